@@ -1,0 +1,85 @@
+"""The errors a user may see. Everything else is a bug and shows a generic error page.
+
+The web layer maps these to HTTP statuses and friendly pages/JSON; the CLI prints them in red.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: which file, which row, which field, and why."""
+
+    message: str
+    field: str | None = None
+    row: int | None = None
+    file: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field:
+            where.append(f"field '{self.field}'")
+        return (", ".join(where) + ": " if where else "") + self.message
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "row": self.row, "field": self.field, "message": self.message}
+
+
+class SocialcareError(Exception):
+    """Base class: a message meant for the user."""
+
+    status_code = 400
+    title = "Request refused"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(SocialcareError):
+    status_code = 404
+    title = "Not found"
+
+
+class Forbidden(SocialcareError):
+    status_code = 403
+    title = "Not allowed"
+
+
+class Unauthorized(SocialcareError):
+    status_code = 401
+    title = "Please sign in"
+
+
+class Conflict(SocialcareError):
+    """Somebody else changed the record first, or the same thing was already done."""
+
+    status_code = 409
+    title = "Conflict"
+
+
+@dataclass
+class InvalidInput(SocialcareError):
+    """Input rejected as a whole; ``problems`` lists every bad file/row/field found."""
+
+    message: str
+    problems: list[Problem] = field(default_factory=list)
+    status_code: int = 422
+    title: str = "Input rejected"
+
+    def __post_init__(self):
+        Exception.__init__(self, self.message)
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return self.message
+        lines = [self.message] + [f"  - {p}" for p in self.problems[:200]]
+        if len(self.problems) > 200:
+            lines.append(f"  ... and {len(self.problems) - 200} more")
+        return "\n".join(lines)

@@ -1,0 +1,28 @@
+"""Alembic, driven from Python: migrations are the only way a schema is made, on both databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url)
+    cfg.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(slug)s")
+    return cfg
+
+
+def upgrade(url: str, revision: str = "heads") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def current_heads(url: str) -> list[str]:
+    from alembic.script import ScriptDirectory
+
+    return list(ScriptDirectory.from_config(alembic_config(url)).get_heads())

@@ -1,0 +1,41 @@
+"""Settings from the environment (SOCIALCARE_*), with an embedded SQLite default."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SOCIALCARE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="where the embedded database and exports live")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/socialcare.db; "
+        "postgresql+psycopg://user@host/db for production",
+    )
+    secret_key: str = Field(
+        default="change-me-in-production-this-is-only-for-the-local-demo",
+        description="signs session cookies and CSRF tokens",
+    )
+    session_max_age_seconds: int = 8 * 3600
+    cookie_secure: bool = Field(default=False, description="set true behind HTTPS")
+    small_cell_threshold: int = Field(default=11, description="counts below this are suppressed outside the plan")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'socialcare.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

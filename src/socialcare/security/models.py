@@ -1,0 +1,65 @@
+"""Users, API tokens and the append-only audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from socialcare.core.db import Base
+from socialcare.kit.models import IdMixin, TimestampMixin
+
+
+class User(IdMixin, TimestampMixin, Base):
+    __tablename__ = "user_account"
+
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(40))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    organization = relationship("Organization", lazy="joined")
+
+
+class ApiToken(IdMixin, Base):
+    """A bearer token for the JSON API. Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_token"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user = relationship("User", lazy="joined")
+
+
+class AuditEvent(IdMixin, Base):
+    """Append-only: database triggers refuse UPDATE and DELETE (see the foundation migration)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_member_at", "member_id", "at"),
+        Index("ix_audit_event_org_at", "organization_id", "at"),
+    )
+
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str | None] = mapped_column(String(80))
+    organization_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(80))
+    object_type: Mapped[str | None] = mapped_column(String(60))
+    object_id: Mapped[str | None] = mapped_column(String(80))
+    member_id: Mapped[int | None] = mapped_column(Integer)
+    allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    via: Mapped[str | None] = mapped_column(String(20))  # web, api, cli, fhir, job
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
