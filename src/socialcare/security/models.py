@@ -63,3 +63,19 @@ class AuditEvent(IdMixin, Base):
     via: Mapped[str | None] = mapped_column(String(20))  # web, api, cli, fhir, job
     detail: Mapped[dict | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class WebSession(IdMixin, Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so a
+    database leak does not leak live sessions. Signing out deletes the row."""
+
+    __tablename__ = "web_session"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+    user = relationship("User", lazy="joined")

@@ -1,0 +1,222 @@
+"""Sign in and out, the audit log (auditors) and the organization's accounts (plan administrators)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from sqlalchemy.orm import Session
+
+from socialcare.core.clock import today
+from socialcare.core.errors import Conflict, InvalidInput, Problem
+from socialcare.core.settings import get_settings
+from socialcare.kit.pagination import paginate
+from socialcare.security import audit, service
+from socialcare.security import repository as repo
+from socialcare.security.principal import Principal
+from socialcare.security.rules import ROLE_ORG_KINDS, Role
+from socialcare.web import csrf
+from socialcare.web.deps import SESSION_COOKIE, DbSession, csrf_protect, public, require_page
+from socialcare.web.nav import NavItem
+from socialcare.web.templating import redirect, render
+
+router = APIRouter(tags=["security"])
+
+NAV = [
+    NavItem(label="Audit log", href="/audit", permission="audit:read", order=90),
+    NavItem(label="Accounts", href="/users", permission="users:manage", order=95),
+]
+
+LOGIN_NOTICES = {
+    "expired": "Your session expired, please sign in again.",
+    "signin": "Please sign in to continue.",
+    "signed_out": "You are signed out.",
+}
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site (no open redirect to another host)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+@router.get("/login", dependencies=[Depends(public)])
+def login_page(request: Request, reason: str | None = None, next: str | None = None):
+    return render(
+        request, "login.html",
+        {"notice": LOGIN_NOTICES.get(reason or ""), "next_url": _safe_next(next)},
+    )
+
+
+@router.post("/login", dependencies=[Depends(public), Depends(csrf_protect)])
+def login(
+    request: Request,
+    db: DbSession,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/"),
+):
+    result = service.authenticate(db, username, password, via="web")
+    if not result.ok:
+        return render(
+            request,
+            "login.html",
+            {"error": result.message, "username": username, "next_url": _safe_next(next)},
+            status_code=401,
+        )
+    token = service.start_web_session(db, result.user, request.headers.get("user-agent"))
+    csrf.rotate(request)  # a new CSRF seed for the signed-in browser
+    response = redirect(_safe_next(next))
+    settings = get_settings()
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_max_age_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(public), Depends(csrf_protect)])
+def logout(request: Request, db: DbSession):
+    """Public so that a browser whose session already expired can still sign out cleanly."""
+    service.end_web_session(db, request.cookies.get(SESSION_COOKIE))
+    csrf.rotate(request)
+    response = redirect("/login?reason=signed_out")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# ---- audit log -------------------------------------------------------------------------------
+
+
+def _parse_date(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("The filter was not applied.", [Problem("use a date like 2026-01-31", field=field)]) from None
+
+
+@router.get("/audit")
+def audit_log(
+    request: Request,
+    db: DbSession,
+    principal: Principal = Depends(require_page("audit:read")),
+    user: str | None = None,
+    action: str | None = None,
+    member_id: str | None = None,
+    outcome: str | None = Query(None, description="allowed or denied"),
+    date_from: str | None = None,
+    date_to: str | None = None,
+    page: int = 1,
+):
+    """Who did what, when, to which member, and whether it was allowed: read-only."""
+    member = None
+    if member_id:
+        try:
+            member = int(member_id)
+        except ValueError:
+            raise InvalidInput("The filter was not applied.", [Problem("a member id is a number", field="member_id")]) from None
+    allowed = {"allowed": True, "denied": False}.get(outcome or "")
+    stmt = repo.audit_events_select(
+        principal,
+        username=user,
+        action=action,
+        member_id=member,
+        allowed=allowed,
+        date_from=_parse_date(date_from, "date_from"),
+        date_to=_parse_date(date_to, "date_to"),
+    )
+    result = paginate(db, stmt, page, 50)
+    audit.record(
+        db, principal, "audit.viewed", object_type="audit_log",
+        detail={k: v for k, v in dict(request.query_params).items() if k != "page"} or None,
+    )
+    return render(
+        request,
+        "security/audit.html",
+        {
+            "result": result,
+            "actions": repo.audit_actions(db, principal),
+            "filters": {
+                "user": user or "", "action": action or "", "member_id": member_id or "",
+                "outcome": outcome or "", "date_from": date_from or "", "date_to": date_to or "",
+            },
+        },
+        block="results",
+    )
+
+
+# ---- accounts (plan administrators) ---------------------------------------------------------
+
+
+def _roles_for(principal: Principal) -> list[tuple[str, str]]:
+    from socialcare.security.rules import ROLE_LABELS
+
+    return [(r.value, ROLE_LABELS[r]) for r in Role if principal.org_kind in {k.value for k in ROLE_ORG_KINDS[r]}]
+
+
+def _users_page(request: Request, db: Session, principal: Principal, form=None, problems=None, status=200):
+    return render(
+        request,
+        "security/users.html",
+        {
+            "users": repo.users_of_org(db, principal.org_id),
+            "roles": _roles_for(principal),
+            "form": form or {},
+            "problems": problems or [],
+        },
+        status_code=status,
+    )
+
+
+@router.get("/users")
+def users(request: Request, db: DbSession, principal: Principal = Depends(require_page("users:manage"))):
+    """The accounts of the administrator's organization, and a form to add one."""
+    return _users_page(request, db, principal)
+
+
+@router.post("/users", dependencies=[Depends(csrf_protect)])
+def create_user(
+    request: Request,
+    db: DbSession,
+    principal: Principal = Depends(require_page("users:manage")),
+    username: str = Form(""),
+    full_name: str = Form(""),
+    email: str = Form(""),
+    role: str = Form(""),
+    password: str = Form(""),
+):
+    form = {"username": username, "full_name": full_name, "email": email, "role": role}
+    try:
+        with db.begin_nested():
+            user = service.create_user(
+                db, principal, username=username, full_name=full_name, email=email, password=password, role=role
+            )
+    except InvalidInput as exc:
+        return _users_page(request, db, principal, form, [p.as_dict() for p in exc.problems], 422)
+    except Conflict as exc:
+        return _users_page(request, db, principal, form, [{"field": "username", "message": exc.message}], 409)
+    return redirect("/users", flash=f"Account {user.username} created.", kind="success", request=request)
+
+
+# ---- home cards ------------------------------------------------------------------------------
+
+
+def home_cards(session: Session, principal: Principal) -> list[dict]:
+    if not principal.can("audit:read"):
+        return []
+    start = datetime.combine(today(), time.min, tzinfo=UTC)
+    events, denied = repo.audit_counts_since(session, principal, start)
+    return [
+        {"title": "Audit events today", "value": f"{events:,}", "href": f"/audit?date_from={today().isoformat()}",
+         "note": "in your organization's scope", "order": 10},
+        {"title": "Refused today", "value": f"{denied:,}", "href": f"/audit?outcome=denied&date_from={today().isoformat()}",
+         "note": "denied sign-ins and reads", "order": 11},
+    ]

@@ -1,0 +1,245 @@
+"""Sign-in, web sessions, API tokens and user accounts. Services flush; the caller commits.
+
+Tokens (session cookies, API bearer tokens) are random 256-bit strings; only their SHA-256 is
+stored, so the database never holds a usable credential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from socialcare.core.clock import utcnow
+from socialcare.core.errors import Conflict, InvalidInput, Problem
+from socialcare.core.settings import get_settings
+from socialcare.security import audit
+from socialcare.security import repository as repo
+from socialcare.security.models import ApiToken, AuditEvent, User, WebSession
+from socialcare.security.passwords import hash_password, verify_password
+from socialcare.security.principal import Principal
+from socialcare.security.rules import Role, role_fits_org
+
+WRONG_CREDENTIALS = "That username and password do not match an active account. Check them and try again."
+TOO_MANY_ATTEMPTS = (
+    "Too many failed sign-ins for this username in the last 15 minutes. Wait 15 minutes, or ask your "
+    "administrator to reset your password."
+)
+MAX_FAILED_LOGINS = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+API_TOKEN_DAYS = 30
+
+# verify against a real hash even for unknown usernames, so timing does not reveal which exist
+_DUMMY_HASH = None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back; every stored time is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def principal_for_user(user: User, via: str = "web") -> Principal:
+    org = user.organization
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        org_id=user.organization_id,
+        org_kind=org.kind,
+        role=user.role,
+        org_name=org.name,
+        via=via,
+    )
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+def authenticate(session: Session, username: str, password: str, *, via: str = "web") -> LoginResult:
+    """Check a username and password. Every failure writes a ``login.failed`` audit row (allowed=False)
+    and returns the same message whatever was wrong, so the page does not reveal which usernames exist."""
+    global _DUMMY_HASH
+    username = (username or "").strip()
+    if repo.recent_failed_logins(session, username, utcnow() - LOCKOUT_WINDOW) >= MAX_FAILED_LOGINS:
+        _audit_failure(session, username, via, "locked out after repeated failures")
+        return LoginResult(None, TOO_MANY_ATTEMPTS)
+    user = repo.user_by_username(session, username) if username else None
+    if user is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hash_password("not-a-real-password")
+        verify_password(_DUMMY_HASH, password or "")
+        _audit_failure(session, username, via, "unknown username")
+        return LoginResult(None, WRONG_CREDENTIALS)
+    if not verify_password(user.password_hash, password or ""):
+        _audit_failure(session, username, via, "wrong password", user=user)
+        return LoginResult(None, WRONG_CREDENTIALS)
+    if not user.is_active:
+        _audit_failure(session, username, via, "account deactivated", user=user)
+        return LoginResult(None, WRONG_CREDENTIALS)
+    user.last_login_at = utcnow()
+    audit.record(session, principal_for_user(user, via), "login.succeeded", object_type="user", object_id=user.id)
+    session.flush()
+    return LoginResult(user)
+
+
+def _audit_failure(session: Session, username: str, via: str, reason: str, user: User | None = None) -> None:
+    # audit.record() takes who from a Principal; a failed sign-in has none, so write the row here,
+    # keeping the username typed (for lockout counting) and the account's organization when known
+    # (so that organization's auditor sees attempts on its accounts).
+    session.execute(
+        insert(AuditEvent).values(
+            user_id=user.id if user else None,
+            username=username[:80] or None,
+            organization_id=user.organization_id if user else None,
+            via=via,
+            action="login.failed",
+            object_type="user",
+            object_id=str(user.id) if user else None,
+            allowed=False,
+            reason=reason,
+        )
+    )
+
+
+# ---- web sessions ----------------------------------------------------------------------------
+
+
+class SessionExpired(Exception):
+    """The cookie names a session that timed out: the sign-in page says so."""
+
+
+def start_web_session(session: Session, user: User, user_agent: str | None = None) -> str:
+    """Create a server-side session; returns the token for the cookie (shown nowhere else)."""
+    repo.delete_expired_sessions(session, user.id)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        WebSession(
+            token_hash=hash_token(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=get_settings().session_max_age_seconds),
+            last_seen_at=now,
+            user_agent=(user_agent or "")[:200] or None,
+        )
+    )
+    session.flush()
+    return token
+
+
+def principal_for_session(session: Session, token: str) -> Principal | None:
+    """The signed-in principal, None when the token is unknown (signed out, forged) or the account
+    was deactivated; raises SessionExpired when the session timed out (and deletes it)."""
+    row = repo.web_session_by_hash(session, hash_token(token))
+    if row is None:
+        return None
+    if as_utc(row.expires_at) <= utcnow():
+        repo.delete_web_session(session, row.token_hash)
+        raise SessionExpired()
+    if not row.user.is_active:
+        return None
+    return principal_for_user(row.user, "web")
+
+
+def end_web_session(session: Session, token: str | None) -> None:
+    if token:
+        repo.delete_web_session(session, hash_token(token))
+
+
+# ---- API tokens ------------------------------------------------------------------------------
+
+
+def issue_api_token(session: Session, user: User, name: str = "api", days: int = API_TOKEN_DAYS) -> tuple[str, ApiToken]:
+    token = "sc_" + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id,
+        name=(name or "api")[:100],
+        token_hash=hash_token(token),
+        created_at=utcnow(),
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, principal_for_user(user, "api"), "api_token.issued", object_type="api_token", object_id=row.id)
+    return token, row
+
+
+def principal_for_api_token(session: Session, token: str) -> Principal | None:
+    row = repo.api_token_by_hash(session, hash_token(token))
+    if row is None or row.revoked:
+        return None
+    if row.expires_at is not None and as_utc(row.expires_at) <= utcnow():
+        return None
+    if not row.user.is_active:
+        return None
+    last = as_utc(row.last_used_at)
+    if last is None or utcnow() - last > timedelta(minutes=5):  # not a write on every call
+        repo.touch_api_token(session, row.id)
+    return principal_for_user(row.user, "api")
+
+
+# ---- user accounts ---------------------------------------------------------------------------
+
+
+def create_user(
+    session: Session,
+    actor: Principal,
+    *,
+    username: str,
+    full_name: str,
+    password: str,
+    role: str,
+    email: str | None = None,
+    organization_id: int | None = None,
+) -> User:
+    """An administrator adds an account to their own organization."""
+    actor.require("users:manage")
+    org_id = organization_id or actor.org_id
+    problems: list[Problem] = []
+    if org_id != actor.org_id:
+        problems.append(Problem("you can add accounts to your own organization only", field="organization_id"))
+    username = (username or "").strip()
+    if not username or len(username) > 80 or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
+        problems.append(Problem("use 1 to 80 letters, digits, dots, dashes or underscores", field="username"))
+    if not (full_name or "").strip():
+        problems.append(Problem("give the person's name", field="full_name"))
+    if len(password or "") < 12:
+        problems.append(Problem("a password needs at least 12 characters", field="password"))
+    org = repo.organization(session, org_id)
+    if role not in {r.value for r in Role}:
+        problems.append(Problem(f"unknown role '{role}'", field="role"))
+    elif org is not None and not role_fits_org(role, org.kind):
+        problems.append(Problem(f"the role '{role}' does not fit a {org.kind} organization", field="role"))
+    if problems:
+        raise InvalidInput("The account was not created.", problems)
+    if repo.user_by_username(session, username) is not None:
+        raise Conflict(f"The username '{username}' is taken; choose another.")
+    user = User(
+        username=username,
+        full_name=full_name.strip(),
+        email=(email or "").strip() or None,
+        password_hash=hash_password(password),
+        role=role,
+        organization_id=org_id,
+        is_active=True,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.created", object_type="user", object_id=user.id, detail={"role": role})
+    return user

@@ -1,0 +1,132 @@
+"""The web application: pages (HTMX + Jinja2) and the JSON API under /api/v1, in one FastAPI app.
+
+Every domain plugs itself in (kit.discovery): ``<domain>/api.py`` ``router`` is mounted under
+/api/v1, ``<domain>/pages.py`` ``router`` at the root, with its optional ``NAV`` (layout links),
+``home_cards(session, principal)`` (home page counts) and ``member_sections(session, principal,
+member)`` (panels on the member profile).
+
+Run it: ``uvicorn --factory socialcare.web.app:create_app``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from socialcare import __version__ as _version
+from socialcare.kit.discovery import domain_modules
+from socialcare.web import errors
+from socialcare.web.csrf import CsrfCookieMiddleware
+from socialcare.web.deps import public
+from socialcare.web.nav import collect_nav
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+API_DESCRIPTION = """
+The socialcare JSON API: the community resource directory and, for health plan staff, the member
+roster. Every call needs a bearer token: `POST /api/v1/tokens` with your username and password
+returns one (valid 30 days); send it as `Authorization: Bearer <token>`.
+
+What you see is what your organization and role allow: hubs and CBOs see no member unless the
+member was shared with them through a referral with consent. Every member read is audited.
+Errors are `{"error": title, "detail": message, "problems": [{"file", "row", "field", "message"}]}`.
+"""
+
+# Pages may carry server-rendered SVG charts with inline style attributes, hence 'unsafe-inline'
+# for styles only; scripts come from /static alone.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; "
+    "object-src 'none'"
+)
+# Swagger UI starts itself with an inline script.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; object-src 'none'"
+)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope.get("path") == "/docs" else PAGE_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for key, value in (
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"content-security-policy", csp.encode()),
+                ):
+                    if key not in present:
+                        headers.append((key, value))
+                if not scope.get("path", "").startswith("/static/"):
+                    headers.append((b"cache-control", b"no-store"))  # member data must not sit in caches
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="socialcare",
+        version=_version,
+        description=API_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        debug=False,
+    )
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="socialcare API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    for module in domain_modules("api"):
+        app.include_router(module.router, prefix="/api/v1")
+    page_modules = domain_modules("pages")
+    for module in page_modules:
+        app.include_router(module.router, include_in_schema=False)
+
+    app.state.nav = collect_nav(page_modules)
+    app.state.home_card_providers = [m.home_cards for m in page_modules if hasattr(m, "home_cards")]
+    app.state.member_section_providers = [
+        m.member_sections for m in page_modules if hasattr(m, "member_sections")
+    ]
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    errors.install(app)
+    app.add_middleware(CsrfCookieMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+def walk_routes(app: FastAPI):
+    """Every route as the app serves it (path with router prefixes, methods, dependant), including
+    routes of included routers. Used by the scoping tests that check every route's authentication."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before lazy router inclusion: app.routes is already flat
+        yield from app.routes
+        return
+    yield from iter_route_contexts(app.routes)
