@@ -24,15 +24,18 @@ def spark_session(master: str = "local[2]", shuffle_partitions: int = 4):
     """A (reused) local SparkSession configured for the analytics."""
     from pyspark.sql import SparkSession
 
-    return (
+    session = (
         SparkSession.builder.master(master)
         .appName("socialcare-analytics")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.ansi.enabled", "false")
         .getOrCreate()
     )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def connect(engine: str = "duckdb", *, session=None, threads: int | None = None):

@@ -17,8 +17,8 @@ class DemoContext:
     session: Session
     seed: int
     members_count: int
-    today: date  # the demo's "today": fixed from the seed so the demo is deterministic
-    rng: random.Random
+    today: date  # the demo's "today" (--as-of, default the real today): with the seed it fixes the data
+    rng: random.Random  # per step, seeded from --seed and the step's module name
     np_rng: np.random.Generator
     # advance(n) moves the progress bar of the current step; set_total(n) sizes it
     advance: Callable[[int], None] = lambda n: None

@@ -286,6 +286,7 @@ def build(ctx: DemoContext) -> None:
         network_cbo_ids=list(network_ids),
         independent_cbo_ids=list(independent_ids),
         cbo_ids=list(cbo_ids),
+        org_names=dict(zip(org_ids, [o["name"] for o in orgs], strict=True)),
         counties=list(WNY_COUNTIES),
         services=services,
         service_ids_by_domain=by_domain,

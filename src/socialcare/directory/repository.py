@@ -3,8 +3,9 @@
 The community resource directory is shared by every organization in the partnership (directory:read
 for all roles); it holds no member data, so reads are not scoped by organization.
 
-"Serves a county or zip" means: a service area of the service (or of its organization, for an
-area without a service) names that county, or that zip; a zip also matches the county it lies
+"Serves a county or zip" means: a service area of the service names that county or zip (a service
+with no area of its own takes its organization's areas), or the organization has a location there
+(services are offered at their organization's locations, HSDS service_at_location); a zip also matches the county it lies
 in (zip -> county from the ``zipcodes`` package), since CBOs mostly declare counties.
 """
 
@@ -117,8 +118,13 @@ def services_select(f: DirectoryFilters, organization_id: int | None = None) -> 
     area = _area_match(f)
     if area is not None:
         own_area = exists().where(ServiceArea.service_id == Service.id, area)
-        org_area = exists().where(
-            ServiceArea.service_id.is_(None), ServiceArea.organization_id == Service.organization_id, area
+        # the organization's areas stand for a service that declares none of its own
+        sa_own = ServiceArea.__table__.alias("sa_own")
+        org_area = and_(
+            ~exists().where(sa_own.c.service_id == Service.id),
+            exists().where(
+                ServiceArea.service_id.is_(None), ServiceArea.organization_id == Service.organization_id, area
+            ),
         )
         where_any = [own_area, org_area]
         loc = _location_match(f)

@@ -133,8 +133,6 @@ def organization_summary(o, need_domains: list[str] | None = None) -> Organizati
 def organization_detail(d) -> OrganizationDetail:
     o = d.organization
     active = sorted({s.need_domain for s in o.services if s.status == "active"})
-    for s in o.services:  # services of this organization: no extra query for the name
-        s.organization = o
     return OrganizationDetail(
         **organization_summary(o, active).model_dump(),
         description=o.description or "",

@@ -60,3 +60,44 @@ def record_member_reads(
     ]
     if rows:
         session.execute(insert(AuditEvent), rows)
+
+
+DENIALS_KEY = "socialcare.audit.denials"
+
+
+def record_denied(
+    session: Session,
+    principal: Principal | None,
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: object = None,
+    member_id: int | None = None,
+    reason: str | None = None,
+    detail: dict | None = None,
+) -> None:
+    """A refused attempt (allowed=False). A refusal usually ends in an error that rolls the request
+    back, so the row is also kept on the session; the request's unit of work (web.deps.get_db)
+    writes it again after the rollback: a denial is never lost."""
+    row = dict(
+        user_id=principal.user_id if principal else None,
+        username=principal.username if principal else None,
+        organization_id=principal.org_id if principal else None,
+        via=principal.via if principal else None,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        member_id=member_id,
+        allowed=False,
+        detail=detail,
+        reason=reason,
+    )
+    session.execute(insert(AuditEvent), [row])
+    session.info.setdefault(DENIALS_KEY, []).append(row)
+
+
+def replay_denials(session: Session) -> None:
+    """After a rollback: write again the refusals recorded in the failed transaction."""
+    rows = session.info.pop(DENIALS_KEY, None)
+    if rows:
+        session.execute(insert(AuditEvent), rows)

@@ -143,7 +143,7 @@ def audit_log(
         "security/audit.html",
         {
             "result": result,
-            "actions": repo.audit_actions(db, principal),
+            "actions": [(a, a) for a in repo.audit_actions(db, principal)],
             "filters": {
                 "user": user or "", "action": action or "", "member_id": member_id or "",
                 "outcome": outcome or "", "date_from": date_from or "", "date_to": date_to or "",

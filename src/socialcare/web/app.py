@@ -16,9 +16,11 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialcare import __version__ as _version
+from socialcare.core.db import make_engine
 from socialcare.kit.discovery import domain_modules
 from socialcare.web import errors
 from socialcare.web.csrf import CsrfCookieMiddleware
@@ -81,7 +83,9 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app() -> FastAPI:
+def create_app(database_url: str | None = None) -> FastAPI:
+    """``database_url`` binds this app to one database (a second server in the same process, e.g. the
+    browser tests); by default the app uses the settings' database."""
     app = FastAPI(
         title="socialcare",
         version=_version,
@@ -113,6 +117,9 @@ def create_app() -> FastAPI:
     app.state.member_section_providers = [
         m.member_sections for m in page_modules if hasattr(m, "member_sections")
     ]
+
+    if database_url:
+        app.state.session_factory = sessionmaker(bind=make_engine(database_url), expire_on_commit=False)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     errors.install(app)

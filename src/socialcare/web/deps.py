@@ -46,34 +46,33 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from socialcare.core import db as core_db
 from socialcare.core.errors import Forbidden, Unauthorized
+from socialcare.security import audit
 from socialcare.security import service as security_service
-from socialcare.security.models import AuditEvent
 from socialcare.security.principal import Principal
 from socialcare.web import csrf
 
 SESSION_COOKIE = "sc_session"
-_DENIALS_KEY = "socialcare.denials"
 
 
 # ---- database --------------------------------------------------------------------------------
 
 
-def get_db() -> Iterator[Session]:
-    # session_factory() is looked up per request: tests swap it for one bound to their connection
-    session = core_db.session_factory()()
+def get_db(request: Request) -> Iterator[Session]:
+    # An app built for one database (create_app(database_url=...)) uses its own factory; otherwise
+    # session_factory() is looked up per request: tests swap it for one bound to their connection.
+    factory = getattr(request.app.state, "session_factory", None) or core_db.session_factory()
+    session = factory()
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
-        denials = session.info.pop(_DENIALS_KEY, None)
-        if denials:  # the refusal itself must stay on record
-            session.execute(insert(AuditEvent), denials)
+        if session.info.get(audit.DENIALS_KEY):  # the refusal itself must stay on record
+            audit.replay_denials(session)
             session.commit()
         raise
     finally:
@@ -83,33 +82,8 @@ def get_db() -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def audit_denied(
-    db: Session,
-    principal: Principal | None,
-    action: str,
-    *,
-    object_type: str | None = None,
-    object_id: object = None,
-    member_id: int | None = None,
-    reason: str | None = None,
-    detail: dict | None = None,
-) -> None:
-    """Record a refused attempt (allowed=False). Kept even when the request then fails and rolls back."""
-    row = dict(
-        user_id=principal.user_id if principal else None,
-        username=principal.username if principal else None,
-        organization_id=principal.org_id if principal else None,
-        via=principal.via if principal else None,
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        member_id=member_id,
-        allowed=False,
-        detail=detail,
-        reason=reason,
-    )
-    db.execute(insert(AuditEvent), [row])
-    db.info.setdefault(_DENIALS_KEY, []).append(row)
+# A refusal recorded with audit_denied survives the rollback of the failed request (see get_db).
+audit_denied = audit.record_denied
 
 
 # ---- who is calling --------------------------------------------------------------------------
