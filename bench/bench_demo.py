@@ -1,8 +1,9 @@
+# ci-args: --members 2000
 """Benchmark: build the demo partnership and print each step's time.
 
     python bench/bench_demo.py                      # 20,000 members into a scratch SQLite file
     python bench/bench_demo.py --members 1000000
-    python bench/bench_demo.py --size 500           # what .ci/run passes to every bench script
+    python bench/bench_demo.py --size 500           # --size is an alias of --members
     python bench/bench_demo.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
 
 The target database is erased and rebuilt; the default is a temporary SQLite file.

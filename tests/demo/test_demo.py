@@ -146,6 +146,16 @@ def test_one_login_per_role_that_signs_in_with_the_printed_password(demo):
     assert cbo_orgs & set(st["network_cbo_ids"]) and cbo_orgs & set(st["independent_cbo_ids"])
 
 
+def test_the_code_lists_are_billable_icd10_cm_codes_and_valid_npis():
+    """A typo here would spread to every member the demo builds."""
+    from socialcare.members.demo import CONDITIONS, PCP_PRACTICES
+
+    for code, *_ in CONDITIONS:
+        assert icd.is_valid_item(code) and icd.is_leaf(code), code
+    for _name, npi, *_ in PCP_PRACTICES:
+        assert len(npi) == 10 and luhn.is_valid("80840" + npi), npi
+
+
 def _checksums(url: str) -> dict[str, str]:
     """A digest of every table's rows, in primary-key order. Left out: creation timestamps (the clock's,
     not the seed's) and password hashes (argon2 salts them at random, on purpose)."""

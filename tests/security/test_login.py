@@ -137,3 +137,12 @@ def test_api_token_exchange(client, db, world):
     db.execute(sa.update(ApiToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     db.flush()
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_htmx_sends_the_token_in_a_header(client, world):
+    login(client, "staff_a")
+    home = client.get("/").text
+    assert 'hx-headers="{&#34;X-CSRF-Token&#34;' in home  # base.html puts it on <body>
+    token = csrf_from(home)
+    r = client.post("/logout", headers={"X-CSRF-Token": token, "HX-Request": "true"}, follow_redirects=False)
+    assert r.status_code == 200 and r.headers["HX-Redirect"] == "/login?reason=signed_out"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
 from socialcare.security.models import AuditEvent, User

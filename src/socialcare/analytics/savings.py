@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from socialcare.analytics import connect as connect_mod
 from socialcare.analytics.schema import MONEY, conform
 from socialcare.core.errors import InvalidInput, Problem
-from socialcare.core.money import cents
+from socialcare.core.money import cents, fmt_usd
 
 BASELINE, PERFORMANCE = "baseline", "performance"
 
@@ -107,11 +107,11 @@ class SavingsParams(BaseModel):
 # ---------------------------------------------------------------- Ibis expressions (one definition)
 
 
-def member_periods(claims: ir.Table, eligibility: ir.Table, params: SavingsParams) -> ir.Table:
-    """One row per member and period: eligible months, months attributed, TCOC (paid, decimal),
-    age, sex and mean risk score. A claim line counts in the month of ``service_from`` and only if
-    the member was eligible that month. A member is attributed in a period when attributed in at
-    least half of their eligible months (zip code AND practice, when both lists are given)."""
+def member_months(claims: ir.Table, eligibility: ir.Table, params: SavingsParams) -> ir.Table:
+    """One row per member and eligible month in either period, with the month's paid claims
+    (decimal) and the attribution flag. A claim line counts in the month of ``service_from`` and
+    only if the member was eligible that month; a duplicated eligibility row cannot double a
+    month's claims (grouped by member and month)."""
     e = eligibility
     period = ibis.cases(
         (e.month.between(params.baseline_start, params.baseline_end), BASELINE),
@@ -123,7 +123,6 @@ def member_periods(claims: ir.Table, eligibility: ir.Table, params: SavingsParam
         flag = flag & e.zip_code.isin(list(params.zip_codes))
     if params.practice_ids:
         flag = flag & e.practice_id.isin(list(params.practice_ids))
-    # group by (member, month) so a duplicated eligibility row cannot double a month's claims
     em = (
         e.mutate(period=period, attr=flag.ifelse(1, 0), age=e.month.year() - e.date_of_birth.year())
         .filter(ibis._.period.notnull())
@@ -137,18 +136,29 @@ def member_periods(claims: ir.Table, eligibility: ir.Table, params: SavingsParam
         )
     )
     c = claims.mutate(month=claims.service_from.truncate("M").cast("date"), paid=claims.paid_amount.cast(MONEY))
+    c = c.filter(c.month.between(params.baseline_start, params.performance_end))
     cm = c.group_by(["member_id", "month"]).aggregate(paid=c.paid.sum())
-    j = em.left_join(cm, ["member_id", "month"]).select(
-        em.member_id, em.period, em.attr, em.age, em.sex, em.risk, paid=cm.paid.coalesce(0).cast(MONEY)
+    return em.left_join(cm, ["member_id", "month"]).select(
+        em.member_id, em.month, em.period, em.attr, em.age, em.sex, em.risk, paid=cm.paid.coalesce(0).cast(MONEY)
     )
-    return j.group_by(["member_id", "period"]).aggregate(
-        months=j.member_id.count(),
-        attributed_months=j.attr.sum(),
-        cost=j.paid.sum().cast(MONEY),
-        age=j.age.min(),
-        sex=j.sex.max(),
-        risk=j.risk.mean(),
+
+
+def periods_of(mm: ir.Table) -> ir.Table:
+    """One row per member and period: eligible months, months attributed, TCOC (paid, decimal),
+    age, sex and mean risk score. A member is attributed in a period when attributed in at least
+    half of their eligible months (zip code AND practice, when both lists are given)."""
+    return mm.group_by(["member_id", "period"]).aggregate(
+        months=mm.member_id.count(),
+        attributed_months=mm.attr.sum(),
+        cost=mm.paid.sum().cast(MONEY),
+        age=mm.age.min(),
+        sex=mm.sex.max(),
+        risk=mm.risk.mean(),
     )
+
+
+def member_periods(claims: ir.Table, eligibility: ir.Table, params: SavingsParams) -> ir.Table:
+    return periods_of(member_months(claims, eligibility, params))
 
 
 def cap_thresholds(mp: ir.Table, params: SavingsParams) -> ir.Table | None:
@@ -264,19 +274,14 @@ def did_estimate(dw: ir.Table) -> ir.Table:
     )
 
 
-def monthly_pmpm(claims: ir.Table, eligibility: ir.Table, program: ir.Table | None, params: SavingsParams) -> ir.Table:
+def monthly_pmpm(mm: ir.Table, program: ir.Table | None) -> ir.Table:
     """Uncapped PMPM by month for participants and non-participants (the savings chart)."""
-    e = eligibility.filter(eligibility.month.between(params.baseline_start, params.performance_end))
-    e = e.select("member_id", "month").distinct()
-    c = claims.mutate(month=claims.service_from.truncate("M").cast("date"), paid=claims.paid_amount.cast(MONEY))
-    cm = c.group_by(["member_id", "month"]).aggregate(paid=c.paid.sum())
-    j = e.left_join(cm, ["member_id", "month"]).select(e.member_id, e.month, paid=cm.paid.coalesce(0).cast(MONEY))
     if program is not None:
         ids = program.select("member_id").distinct()
-        j = j.mutate(group=j.member_id.isin(ids.member_id).ifelse("participants", "non-participants"))
+        g = mm.mutate(group=mm.member_id.isin(ids.member_id).ifelse("participants", "non-participants"))
     else:
-        j = j.mutate(group=ibis.literal("all members"))
-    return j.group_by(["month", "group"]).aggregate(member_months=j.member_id.count(), tcoc=j.paid.sum().cast(MONEY))
+        g = mm.mutate(group=ibis.literal("all members"))
+    return g.group_by(["month", "group"]).aggregate(member_months=g.member_id.count(), tcoc=g.paid.sum().cast(MONEY))
 
 
 # ---------------------------------------------------------------- the report
@@ -412,17 +417,18 @@ def compute(
     eligibility = conform(eligibility, "eligibility")
     program = conform(program, "program") if program is not None else None
 
-    mp = member_periods(claims, eligibility, params)
-    # the member-period table feeds several queries: materialize it once (a temp table on DuckDB,
-    # a cached DataFrame on Spark), released at the end
-    mp = mp.cache()
+    # claims are read once into member-months, and member-periods feed several queries: both are
+    # materialized (a temp table on DuckDB, a cached DataFrame on Spark) and released at the end
+    mm = member_months(claims, eligibility, params).cache()
+    mp = periods_of(mm).cache()
     try:
-        return _report(con, claims, eligibility, program, params, mp, t0)
+        return _report(con, claims, eligibility, program, params, mm, mp, t0)
     finally:
         mp.release()
+        mm.release()
 
 
-def _report(con, claims, eligibility, program, params: SavingsParams, mp: ir.Table, t0: float) -> SavingsReport:
+def _report(con, claims, eligibility, program, params: SavingsParams, mm: ir.Table, mp: ir.Table, t0: float) -> SavingsReport:
     thr = cap_thresholds(mp, params)
     caps: dict[str, Decimal | None] = {BASELINE: None, PERFORMANCE: None}
     if params.cap_pmpm is not None:
@@ -458,9 +464,10 @@ def _report(con, claims, eligibility, program, params: SavingsParams, mp: ir.Tab
 
     did: DidResult | None = None
     if program is not None:
-        dw = did_weighted(did_members(mpc, params))
+        dm = did_members(mpc, params)
+        dw = did_weighted(dm)
         est = con.to_pyarrow(did_estimate(dw)).to_pylist()[0]
-        n_t_all = con.to_pyarrow(did_members(mpc, params).aggregate(n=ibis._.treated.ifelse(1, 0).sum())).to_pylist()[0]["n"] or 0
+        n_t_all = con.to_pyarrow(dm.aggregate(n=dm.treated.ifelse(1, 0).sum())).to_pylist()[0]["n"] or 0
         if est["n_treated"] and est["n_comparison"]:
             delta = est["sum_t_y"] / est["n_treated"] - est["sum_c_wy"] / est["sum_c_w"]
             # sorted so a seeded bootstrap draws the same members whatever order the engine returns
@@ -493,13 +500,18 @@ def _report(con, claims, eligibility, program, params: SavingsParams, mp: ir.Tab
             "member_months": int(r["member_months"]),
             "pmpm": cents(Decimal(r["tcoc"]) / r["member_months"]),
         }
-        for r in con.to_pyarrow(monthly_pmpm(claims, eligibility, program, params).order_by(["month", "group"])).to_pylist()
+        for r in con.to_pyarrow(monthly_pmpm(mm, program).order_by(["month", "group"])).to_pylist()
     ]
     sql = str(ibis.to_sql(contract_totals(with_program(capped(member_periods(claims, eligibility, params), params), program)), dialect=con.name))
     cap_txt = (
         f"fixed ${params.cap_pmpm} PMPM"
         if params.cap_pmpm is not None
-        else (f"{params.cap_percentile} percentile: {caps}" if params.cap_percentile is not None else "none")
+        else (
+            f"{params.cap_percentile} percentile: "
+            + ", ".join(f"{k} {fmt_usd(v)}" for k, v in caps.items() if v is not None)
+            if params.cap_percentile is not None
+            else "none"
+        )
     )
     lines = [
         Line("outlier cap (member PMPM per period)", cap_txt, ""),

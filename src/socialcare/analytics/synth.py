@@ -89,6 +89,15 @@ class SynthSpec:
         return date(self.start.year + y, m + 1, 1)
 
 
+def members_for_lines(lines: int, months: int = 24, lines_per_member_month: float = 5.0) -> int:
+    """How many members give about ``lines`` claim lines (enrollment churn included)."""
+    rng = np.random.default_rng(0)
+    n = 200_000
+    s = np.where(rng.random(n) < 0.85, 0, rng.integers(0, months, n))
+    e = np.minimum(np.where(rng.random(n) < 0.85, months, s + 1 + rng.integers(0, months, n)), months)
+    return max(1, round(lines / ((e - s).mean() * lines_per_member_month)))
+
+
 def _decimal_array(cents: np.ndarray) -> pa.Array:
     """int64 cents -> decimal128(18,2) without going through floats: the unscaled decimal value
     of a decimal128(19,0) is the integer, so its buffers reinterpreted with scale 2 are cents."""

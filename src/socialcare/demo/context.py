@@ -23,6 +23,13 @@ class DemoContext:
     # advance(n) moves the progress bar of the current step; set_total(n) sizes it
     advance: Callable[[int], None] = lambda n: None
     set_total: Callable[[int], None] = lambda n: None
-    # ids and facts earlier steps leave for later ones, e.g. plan_id, hub_id, cbo_ids,
-    # service_ids_by_domain, member_id_range, logins (role -> (username, password))
+    # ids and facts earlier steps leave for later ones. The foundation's steps leave:
+    #   directory (10): plan_id, plan_name, hub_id, hub_name, network_cbo_ids (the hub's nine),
+    #     independent_cbo_ids (three), cbo_ids (all twelve), org_names {id: name}, counties (the
+    #     eight), services [{id, organization_id, name, need_domain, service_code, unit,
+    #     capacity_per_month, counties, zips, in_network}], service_ids_by_domain {domain: [ids]}
+    #   members (20): member_id_range (first, last; contiguous ids), members_count, condition_codes
+    #   security (30): logins {key: (username, password)}, user_ids {key: id}, login_orgs {key: org id}
+    #     with keys plan_admin, plan_staff, hub_coordinator, cbo_staff, cbo_staff_independent, auditor
+    # Bulk rows go in through socialcare.demo.bulk.bulk_insert (COPY on PostgreSQL).
     state: dict[str, Any] = field(default_factory=dict)

@@ -80,7 +80,8 @@ def home_cards(session: Session, principal: Principal) -> list[dict]:
     c = repo.counts(session)
     cards = [
         {"title": "Community organizations", "value": f"{c['cbo']:,}", "href": "/directory?show=organizations&kind=cbo",
-         "note": f"and {c['community_care_hub']:,} community care hubs", "order": 50},
+         "note": f"and {c['community_care_hub']:,} community care hub{'' if c['community_care_hub'] == 1 else 's'}",
+         "order": 50},
         {"title": "Services in the directory", "value": f"{c['services']:,}", "href": "/directory",
          "note": "active, by need domain and area", "order": 51},
     ]

@@ -67,7 +67,7 @@ def login(
         )
     token = service.start_web_session(db, result.user, request.headers.get("user-agent"))
     csrf.rotate(request)  # a new CSRF seed for the signed-in browser
-    response = redirect(_safe_next(next))
+    response = redirect(_safe_next(next), request=request)
     settings = get_settings()
     response.set_cookie(
         SESSION_COOKIE,
@@ -86,7 +86,7 @@ def logout(request: Request, db: DbSession):
     """Public so that a browser whose session already expired can still sign out cleanly."""
     service.end_web_session(db, request.cookies.get(SESSION_COOKIE))
     csrf.rotate(request)
-    response = redirect("/login?reason=signed_out")
+    response = redirect("/login?reason=signed_out", request=request)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

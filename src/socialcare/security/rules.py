@@ -44,14 +44,14 @@ PERMISSIONS: dict[Role, set[str]] = {
     | {
         "members:read", "members:write", "users:manage", "directory:write",
         "referrals:read", "referrals:create", "referrals:assign_batch", "screening:write",
-        "contracts:read", "contracts:write", "payments:settle", "payments:read",
+        "contracts:read", "contracts:write", "contracts:members", "payments:settle", "payments:read",
         "modeling:use", "measures:read", "joc:read", "joc:write", "analytics:use",
         "exchange:import", "exchange:export", "delivery:read", "escalations:resolve",
     },
     Role.PLAN_STAFF: _COMMON
     | {
         "members:read", "referrals:read", "referrals:create", "referrals:assign_batch",
-        "screening:write", "contracts:read", "payments:read", "modeling:use", "measures:read",
+        "screening:write", "contracts:read", "contracts:members", "payments:read", "modeling:use", "measures:read",
         "joc:read", "joc:write", "analytics:use", "exchange:import", "exchange:export",
         "delivery:read", "escalations:resolve",
     },
@@ -65,7 +65,7 @@ PERMISSIONS: dict[Role, set[str]] = {
     Role.CBO_STAFF: _COMMON
     | {
         "referrals:read", "referrals:work", "screening:write", "delivery:read", "delivery:write",
-        "modeling:use", "joc:read", "escalations:raise", "exchange:import",
+        "modeling:use", "joc:read", "escalations:raise", "exchange:import", "contracts:read",
     },
     Role.AUDITOR: _COMMON | {"audit:read", "measures:read", "contracts:read", "payments:read"},
 }
