@@ -61,7 +61,13 @@ def duckdb_contract(out: Path, params: sv.SavingsParams, threads: int | None = N
     elig = sv.conform(cn.read(con, out / "eligibility"), "eligibility")
     mpc = sv.capped(sv.member_periods(claims, elig, params), params).mutate(treated=False)
     rows = {r["period"]: r for r in con.to_pyarrow(sv.contract_totals(mpc)).to_pylist()}
-    g = _gross(rows["baseline"]["tcoc"], rows["baseline"]["member_months"], rows["performance"]["tcoc"], rows["performance"]["member_months"], params)
+    g = _gross(
+        rows["baseline"]["tcoc"],
+        rows["baseline"]["member_months"],
+        rows["performance"]["tcoc"],
+        rows["performance"]["member_months"],
+        params,
+    )
     return g, time.perf_counter() - t
 
 
@@ -77,15 +83,25 @@ def pandas_contract(out: Path, params: sv.SavingsParams) -> tuple[Decimal, float
     c = pd.read_parquet(out / "claims", columns=["member_id", "service_from", "paid_amount"])
     e = pd.read_parquet(out / "eligibility", columns=["member_id", "month", "zip_code", "practice_id"])
     c["month"] = pd.to_datetime(c["service_from"]).dt.to_period("M").dt.to_timestamp()
-    c["cents"] = (c["paid_amount"].map(lambda d: int(d * 100)) if c["paid_amount"].dtype == object else (c["paid_amount"] * 100).round().astype("int64"))
+    c["cents"] = (
+        c["paid_amount"].map(lambda d: int(d * 100))
+        if c["paid_amount"].dtype == object
+        else (c["paid_amount"] * 100).round().astype("int64")
+    )
     cm = c.groupby(["member_id", "month"], as_index=False, observed=True)["cents"].sum()
     e["month"] = pd.to_datetime(e["month"])
     bs, be = pd.Timestamp(params.baseline_start), pd.Timestamp(params.baseline_end)
     ps, pe = pd.Timestamp(params.performance_start), pd.Timestamp(params.performance_end)
-    e["period"] = np.where(e["month"].between(bs, be), "baseline", np.where(e["month"].between(ps, pe), "performance", None))
+    e["period"] = np.where(
+        e["month"].between(bs, be), "baseline", np.where(e["month"].between(ps, pe), "performance", None)
+    )
     e = e[e["period"].notna()]
-    e["attr"] = (e["zip_code"].isin(params.zip_codes) & e["practice_id"].isin(params.practice_ids)).astype(int)
-    e = e.groupby(["member_id", "month"], as_index=False, observed=True).agg(period=("period", "max"), attr=("attr", "max"))
+    e["attr"] = (e["zip_code"].isin(params.zip_codes) & e["practice_id"].isin(params.practice_ids)).astype(
+        int
+    )
+    e = e.groupby(["member_id", "month"], as_index=False, observed=True).agg(
+        period=("period", "max"), attr=("attr", "max")
+    )
     j = e.merge(cm, on=["member_id", "month"], how="left").fillna({"cents": 0})
     mp = j.groupby(["member_id", "period"], as_index=False, observed=True).agg(
         months=("month", "count"), attributed_months=("attr", "sum"), cents=("cents", "sum")
@@ -97,10 +113,17 @@ def pandas_contract(out: Path, params: sv.SavingsParams) -> tuple[Decimal, float
     thr = mp[mp["pr"] >= float(params.cap_percentile)].groupby("period")["pmpm"].min()
     limit = (mp["period"].map(thr) * mp["months"] * 100).round().astype("int64")
     mp["capped"] = np.minimum(mp["cents"].astype("int64"), limit)
-    a = mp[mp["attributed_months"] * 2 >= mp["months"]].groupby("period").agg(mm=("months", "sum"), cents=("capped", "sum"))
+    a = (
+        mp[mp["attributed_months"] * 2 >= mp["months"]]
+        .groupby("period")
+        .agg(mm=("months", "sum"), cents=("capped", "sum"))
+    )
     g = _gross(
-        Decimal(int(a.loc["baseline", "cents"])) / 100, int(a.loc["baseline", "mm"]),
-        Decimal(int(a.loc["performance", "cents"])) / 100, int(a.loc["performance", "mm"]), params,
+        Decimal(int(a.loc["baseline", "cents"])) / 100,
+        int(a.loc["baseline", "mm"]),
+        Decimal(int(a.loc["performance", "cents"])) / 100,
+        int(a.loc["performance", "mm"]),
+        params,
     )
     return g, time.perf_counter() - t
 
@@ -118,17 +141,27 @@ def main(argv=None) -> int:
     m, t_gen = synth(a.lines, big)
     params = params_for(m)
     size = sum(f.stat().st_size for f in big.rglob("*.parquet"))
-    print(f"generated {m['lines']:,} lines / {m['member_months']:,} member-months in {t_gen:.1f} s ({size / 1e9:.2f} GB Parquet)")
+    print(
+        f"generated {m['lines']:,} lines / {m['member_months']:,} member-months in {t_gen:.1f} s ({size / 1e9:.2f} GB Parquet)"
+    )
     g, t_duck = duckdb_contract(big, params)
     print(f"DuckDB  contract gross savings on {m['lines']:,} lines: {g} in {t_duck:.1f} s")
-    results.update(lines=m["lines"], generate_s=round(t_gen, 1), duckdb_contract_s=round(t_duck, 1), gross=str(g))
+    results.update(
+        lines=m["lines"], generate_s=round(t_gen, 1), duckdb_contract_s=round(t_duck, 1), gross=str(g)
+    )
     if a.full_report:
         t = time.perf_counter()
         rep = sv.run(big / "claims", big / "eligibility", params, program_path=big / "program.parquet")
         t_full = time.perf_counter() - t
-        print(f"DuckDB  full report (DiD, {params.bootstrap} bootstrap replicates): {t_full:.1f} s; DiD {rep.did.effect_pmpm} "
-              f"(CI {rep.did.ci_low} to {rep.did.ci_high}), planted {m['planted_effect_pmpm']}")
-        results.update(duckdb_full_report_s=round(t_full, 1), did=str(rep.did.effect_pmpm), planted=m["planted_effect_pmpm"])
+        print(
+            f"DuckDB  full report (DiD, {params.bootstrap} bootstrap replicates): {t_full:.1f} s; DiD {rep.did.effect_pmpm} "
+            f"(CI {rep.did.ci_low} to {rep.did.ci_high}), planted {m['planted_effect_pmpm']}"
+        )
+        results.update(
+            duckdb_full_report_s=round(t_full, 1),
+            did=str(rep.did.effect_pmpm),
+            planted=m["planted_effect_pmpm"],
+        )
     if not a.keep:
         shutil.rmtree(big, ignore_errors=True)
 

@@ -22,7 +22,9 @@ TARGET_SECONDS_20K = 30.0  # issue 3: 20,000 members "in well under 30 seconds"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--members", "--size", dest="members", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")

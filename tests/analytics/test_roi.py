@@ -127,7 +127,12 @@ def test_double_counting_is_flagged():
 def test_tornado_uses_reported_ci_and_sorts_by_swing():
     r = roi.calculate(
         roi.parse_inputs(
-            dict(intervention="mtm_hager_2022", members_eligible=1000, engagement_rate="0.5", program_cost={"amount": "300"})
+            dict(
+                intervention="mtm_hager_2022",
+                members_eligible=1000,
+                engagement_rate="0.5",
+                program_cost={"amount": "300"},
+            )
         )
     )
     swings = [b.swing for b in r.tornado]
@@ -161,7 +166,11 @@ def test_evidence_library_validates_a_plans_edited_copy(tmp_path):
     assert "JAMA 2009" in housing.citation
     bad = tmp_path / "mine.yaml"
     text = (evidence.resources.files("socialcare.analytics") / "evidence/interventions.yaml").read_text()
-    bad.write_text(text.replace('estimate: "0.29", tag: V, note: "adjusted; 0.5', 'estimate: "1.29", tag: V, note: "adjusted; 0.5'))
+    bad.write_text(
+        text.replace(
+            'estimate: "0.29", tag: V, note: "adjusted; 0.5', 'estimate: "1.29", tag: V, note: "adjusted; 0.5'
+        )
+    )
     with pytest.raises(InvalidInput) as exc:
         evidence.load(bad)
     p = exc.value.problems[0]
@@ -173,9 +182,15 @@ def test_evidence_library_validates_a_plans_edited_copy(tmp_path):
 
 def test_unknown_intervention_or_missing_effect_is_an_input_error():
     with pytest.raises(Exception, match="no intervention"):
-        roi.calculate(roi.parse_inputs(dict(intervention="nope", members_eligible=1, program_cost={"amount": "1"})))
+        roi.calculate(
+            roi.parse_inputs(dict(intervention="nope", members_eligible=1, program_cost={"amount": "1"}))
+        )
     with pytest.raises(InvalidInput):
-        roi.calculate(roi.parse_inputs(dict(members_eligible=1, categories=[{"category": "ed_visits"}], program_cost={"amount": "1"})))
+        roi.calculate(
+            roi.parse_inputs(
+                dict(members_eligible=1, categories=[{"category": "ed_visits"}], program_cost={"amount": "1"})
+            )
+        )
 
 
 money = st.decimals(min_value=0, max_value=100_000, places=2, allow_nan=False, allow_infinity=False)
@@ -199,9 +214,16 @@ def scenarios(draw):
                     "unit_cost": draw(money),
                     "effect": draw(st.decimals(min_value="-0.5", max_value="0.9", places=3)),
                 },
-                {"category": "total_cost", "kind": "pmpm", "effect": draw(st.decimals(min_value=0, max_value=800, places=2))},
+                {
+                    "category": "total_cost",
+                    "kind": "pmpm",
+                    "effect": draw(st.decimals(min_value=0, max_value=800, places=2)),
+                },
             ],
-            program_cost={"amount": draw(money), "per": draw(st.sampled_from(["participant_month", "participant_week", "participant"]))},
+            program_cost={
+                "amount": draw(money),
+                "per": draw(st.sampled_from(["participant_month", "participant_week", "participant"])),
+            },
             one_time_costs=draw(money),
             monthly_fixed_costs=draw(money),
         )
@@ -214,7 +236,9 @@ def test_net_is_gross_minus_cost_and_ratios_agree(inputs):
     r = roi.calculate(inputs, sensitivity=False)
     assert r.net_savings == r.gross_savings - r.program_cost
     # categories are rounded to cents separately from the total
-    assert abs(r.gross_savings - sum((c.gross_savings for c in r.by_category), D(0))) <= D("0.01") * len(r.by_category)
+    assert abs(r.gross_savings - sum((c.gross_savings for c in r.by_category), D(0))) <= D("0.01") * len(
+        r.by_category
+    )
     if r.program_cost > 0:
         assert abs(r.savings_per_dollar - r.roi - 1) <= D("0.0001")
 
@@ -225,7 +249,9 @@ def test_the_break_even_program_cost_gives_zero_net(inputs):
     r = roi.calculate(inputs, sensitivity=False)
     if r.break_even_program_cost is None or r.break_even_program_cost < 0:
         return
-    at_be = inputs.model_copy(update={"program_cost": inputs.program_cost.model_copy(update={"amount": r.break_even_program_cost})})
+    at_be = inputs.model_copy(
+        update={"program_cost": inputs.program_cost.model_copy(update={"amount": r.break_even_program_cost})}
+    )
     r2 = roi.calculate(at_be, sensitivity=False)
     # the break-even amount is rounded to cents: net is within half a cent per discounted unit
     units = r.participant_months * (D(52) / 12 if inputs.program_cost.per == "participant_week" else 1)
@@ -237,6 +263,10 @@ def test_the_break_even_program_cost_gives_zero_net(inputs):
 def test_more_engagement_never_lowers_gross_savings_when_effects_are_savings(inputs, other):
     cats = [c.model_copy(update={"effect": abs(c.effect)}) for c in inputs.categories]
     lo, hi = sorted([inputs.engagement_rate, other])
-    a = roi.calculate(inputs.model_copy(update={"categories": tuple(cats), "engagement_rate": lo}), sensitivity=False)
-    b = roi.calculate(inputs.model_copy(update={"categories": tuple(cats), "engagement_rate": hi}), sensitivity=False)
+    a = roi.calculate(
+        inputs.model_copy(update={"categories": tuple(cats), "engagement_rate": lo}), sensitivity=False
+    )
+    b = roi.calculate(
+        inputs.model_copy(update={"categories": tuple(cats), "engagement_rate": hi}), sensitivity=False
+    )
     assert b.gross_savings >= a.gross_savings

@@ -21,7 +21,9 @@ D = Decimal
 
 
 def _run(data: Path, params, con=None):
-    return sv.run(data / "claims", data / "eligibility", params, program_path=data / "program.parquet", con=con)
+    return sv.run(
+        data / "claims", data / "eligibility", params, program_path=data / "program.parquet", con=con
+    )
 
 
 def test_planted_effect_is_recovered_within_the_confidence_interval(planted):
@@ -49,10 +51,17 @@ def test_no_significant_savings_when_no_effect_was_planted(null_effect):
 
 def test_contract_figures_and_netting_of_the_guaranteed_payment(planted):
     data, manifest = planted
-    report = _run(data, params_from(manifest, trend="0.05", guaranteed_payments="250000", minimum_savings_rate="0.02", bootstrap=200))
+    report = _run(
+        data,
+        params_from(
+            manifest, trend="0.05", guaranteed_payments="250000", minimum_savings_rate="0.02", bootstrap=200
+        ),
+    )
     assert report.trend_source == "contract"
     assert report.trend_factor == D("1.050000")
-    assert report.projected_tcoc == (report.baseline_tcoc / report.baseline_member_months * D("1.05") * report.performance_member_months).quantize(D("0.01"))
+    assert report.projected_tcoc == (
+        report.baseline_tcoc / report.baseline_member_months * D("1.05") * report.performance_member_months
+    ).quantize(D("0.01"))
     assert report.gross_savings == report.projected_tcoc - report.actual_tcoc
     assert report.net_savings == report.gross_savings - D("250000.00")
     assert report.savings_rate == (report.gross_savings / report.projected_tcoc).quantize(D("0.0001"))
@@ -87,7 +96,9 @@ def test_outlier_cap_truncates_member_pmpm(planted):
 
 def test_pandas_reimplementation_gives_the_same_figure(small):
     """bench/bench_claims.py's pandas version of the contract figure agrees to the cent."""
-    spec = importlib.util.spec_from_file_location("bench_claims", Path(__file__).parents[2] / "bench" / "bench_claims.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_claims", Path(__file__).parents[2] / "bench" / "bench_claims.py"
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     data, manifest = small
@@ -121,7 +132,9 @@ def test_csv_files_give_the_same_report_as_parquet(small, tmp_path):
 
 def test_a_missing_column_names_the_column(small, tmp_path):
     data, manifest = small
-    duckdb.sql(f"copy (select * exclude (paid_amount) from '{data}/claims/*.parquet') to '{tmp_path}/c.parquet'")
+    duckdb.sql(
+        f"copy (select * exclude (paid_amount) from '{data}/claims/*.parquet') to '{tmp_path}/c.parquet'"
+    )
     with pytest.raises(InvalidInput) as exc:
         sv.run(tmp_path / "c.parquet", data / "eligibility", params_from(manifest))
     assert any(p.field == "paid_amount" for p in exc.value.problems)
@@ -130,14 +143,26 @@ def test_a_missing_column_names_the_column(small, tmp_path):
 def test_periods_must_not_overlap():
     with pytest.raises(InvalidInput) as exc:
         sv.SavingsParams(
-            baseline_start="2024-01-01", baseline_end="2024-12-01", performance_start="2024-06-01", performance_end="2025-05-01"
+            baseline_start="2024-01-01",
+            baseline_end="2024-12-01",
+            performance_start="2024-06-01",
+            performance_end="2025-05-01",
         )
     assert exc.value.problems[0].field == "performance_start"
 
 
 def test_tcoc_facts_for_the_payments_engine(small):
     data, manifest = small
-    report = _run(data, params_from(manifest, guaranteed_payments="40000", quality_metrics_met=5, quality_metrics_total=7, bootstrap=100))
+    report = _run(
+        data,
+        params_from(
+            manifest,
+            guaranteed_payments="40000",
+            quality_metrics_met=5,
+            quality_metrics_total=7,
+            bootstrap=100,
+        ),
+    )
     facts = sv.tcoc_facts(report)
     d = facts.as_dict()
     assert d["projected_tcoc"] == report.projected_tcoc and isinstance(d["actual_tcoc"], Decimal)
@@ -159,7 +184,7 @@ def test_duckdb_and_spark_give_the_same_figures(small, spark_con):
     a = {k: v for k, v in asdict(duck).items() if k not in skip}
     b = {k: v for k, v in asdict(spark).items() if k not in skip}
     assert a == b
-    assert elapsed < 60, f"Spark parity took {elapsed:.1f} s"
+    assert elapsed < 90, f"Spark parity took {elapsed:.1f} s"  # ~25-35 s on 2 cores
 
 
 def test_unknown_engine_is_refused():

@@ -45,8 +45,12 @@ def _print_lines(lines) -> None:
 
 @roi_app.command("run")
 def roi_run(
-    inputs: Path = typer.Argument(None, help="YAML inputs file (fields of RoiInputs, docs/analytics.md)", exists=True, dir_okay=False),
-    evidence: Path = typer.Option(None, help="the plan's own evidence library (YAML); default: the packaged one"),
+    inputs: Path = typer.Argument(
+        None, help="YAML inputs file (fields of RoiInputs, docs/analytics.md)", exists=True, dir_okay=False
+    ),
+    evidence: Path = typer.Option(
+        None, help="the plan's own evidence library (YAML); default: the packaged one"
+    ),
     intervention: str = typer.Option(None, help="evidence library id, e.g. mtm_berkowitz_2019"),
     members: int = typer.Option(None, help="members eligible"),
     engagement: str = typer.Option(None, help="engagement rate, e.g. 0.3"),
@@ -66,7 +70,9 @@ def roi_run(
     if inputs:
         data = yaml.safe_load(inputs.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):
-            raise InvalidInput("the inputs file must be a mapping", [Problem("not a mapping", file=str(inputs))])
+            raise InvalidInput(
+                "the inputs file must be a mapping", [Problem("not a mapping", file=str(inputs))]
+            )
     over = {
         "intervention": intervention,
         "members_eligible": members,
@@ -132,7 +138,9 @@ def roi_json(result) -> dict:
         "net_savings": str(result.net_savings),
         "roi_net": None if result.roi is None else str(result.roi),
         "savings_per_dollar": None if result.savings_per_dollar is None else str(result.savings_per_dollar),
-        "break_even_program_cost": None if result.break_even_program_cost is None else str(result.break_even_program_cost),
+        "break_even_program_cost": None
+        if result.break_even_program_cost is None
+        else str(result.break_even_program_cost),
         "break_even_unit": result.inputs.program_cost.per,
         "months_to_break_even": result.months_to_break_even,
         "monthly": [conv(asdict(m)) for m in result.monthly],
@@ -153,7 +161,9 @@ def roi_evidence(evidence: Path = typer.Option(None, help="a plan's own evidence
         t.add_column(c)
     for i in lib.interventions:
         effects = "\n".join(
-            f"{e.category}: {e.estimate}" + (f" ({e.ci_low} to {e.ci_high})" if e.ci_low is not None else "") + f" [{e.tag}]"
+            f"{e.category}: {e.estimate}"
+            + (f" ({e.ci_low} to {e.ci_high})" if e.ci_low is not None else "")
+            + f" [{e.tag}]"
             for e in i.effects
         ) or (i.published.summary if i.published else "-")
         t.add_row(i.id, i.name, i.design, effects, i.citation)
@@ -175,25 +185,33 @@ def _period(text: str | None, field: str) -> tuple[date, date] | None:
     if not text:
         return None
     if ":" not in text:
-        raise InvalidInput("bad period", [Problem(f"{text!r}: write START:END as YYYY-MM:YYYY-MM", field=field)])
+        raise InvalidInput(
+            "bad period", [Problem(f"{text!r}: write START:END as YYYY-MM:YYYY-MM", field=field)]
+        )
     a, b = text.split(":", 1)
     return _month(a, field), _month(b, field)
 
 
 @savings_app.command("report")
 def savings_report(
-    data_dir: Path = typer.Argument(None, help="a folder with claims/, eligibility/ and program.parquet (synth layout)"),
+    data_dir: Path = typer.Argument(
+        None, help="a folder with claims/, eligibility/ and program.parquet (synth layout)"
+    ),
     claims: str = typer.Option(None, help="claims file, glob or folder (Parquet or CSV)"),
     eligibility: str = typer.Option(None, help="eligibility file, glob or folder"),
     program: str = typer.Option(None, help="program roster (member_id, enrolled_on); enables the DiD"),
-    params_file: Path = typer.Option(None, "--params", help="YAML with SavingsParams fields (contract terms)"),
+    params_file: Path = typer.Option(
+        None, "--params", help="YAML with SavingsParams fields (contract terms)"
+    ),
     baseline: str = typer.Option(None, help="YYYY-MM:YYYY-MM"),
     performance: str = typer.Option(None, help="YYYY-MM:YYYY-MM"),
     zip_code: list[str] = typer.Option(None, "--zip", help="attributed zip code (repeat)"),
     practice: list[str] = typer.Option(None, help="attributed practice id (repeat)"),
     guaranteed: str = typer.Option(None, help="guaranteed payments to net out"),
     msr: str = typer.Option(None, help="minimum savings rate, e.g. 0.02"),
-    trend: str = typer.Option(None, help="annual trend for the projection; default: observed in the comparison pool"),
+    trend: str = typer.Option(
+        None, help="annual trend for the projection; default: observed in the comparison pool"
+    ),
     cap_percentile: str = typer.Option(None, help="outlier cap percentile (e.g. 0.99) or 'none'"),
     bootstrap: int = typer.Option(None, help="bootstrap replicates"),
     engine: str = typer.Option("duckdb", help="duckdb | spark"),
@@ -213,7 +231,10 @@ def savings_report(
         if (data_dir / "manifest.json").exists():
             manifest = json.loads((data_dir / "manifest.json").read_text())
     if not claims or not eligibility:
-        raise InvalidInput("say where the claims and eligibility are", [Problem("give DATA_DIR or --claims and --eligibility")])
+        raise InvalidInput(
+            "say where the claims and eligibility are",
+            [Problem("give DATA_DIR or --claims and --eligibility")],
+        )
     if manifest:
         values.update(
             baseline_start=manifest["baseline"][0],
@@ -242,7 +263,10 @@ def savings_report(
         values["bootstrap"] = bootstrap
     missing = [k for k in ("baseline_start", "performance_start") if k not in values]
     if missing:
-        raise InvalidInput("the periods are needed", [Problem("give --baseline and --performance (YYYY-MM:YYYY-MM)", field=k) for k in missing])
+        raise InvalidInput(
+            "the periods are needed",
+            [Problem("give --baseline and --performance (YYYY-MM:YYYY-MM)", field=k) for k in missing],
+        )
     params = _params(values)
     report = sv.run(claims, eligibility, params, program_path=program, engine=engine)
     if svg:
@@ -254,7 +278,9 @@ def savings_report(
         return
     console.print(f"[bold]Shared savings[/bold] on {report.engine} ({report.seconds} s)")
     _print_lines(report.lines)
-    verdict = "supported: may be settled" if report.savings_supported else "NOT supported: flag, do not pay out"
+    verdict = (
+        "supported: may be settled" if report.savings_supported else "NOT supported: flag, do not pay out"
+    )
     style = "green" if report.savings_supported else "bold red"
     console.print(f"[{style}]Savings {verdict}[/{style}]")
 
@@ -282,8 +308,12 @@ def synth_claims(
     months: int = typer.Option(24, min=2, help="months (first half baseline, second half performance)"),
     out: Path = typer.Option(Path("data/synth"), help="output folder"),
     seed: int = typer.Option(7),
-    effect: float = typer.Option(0.30, min=0.0, max=1.0, help="share of participants' ER/inpatient lines averted"),
-    participant_share: float = typer.Option(0.30, min=0.0, max=1.0, help="share of attributed members in the program"),
+    effect: float = typer.Option(
+        0.30, min=0.0, max=1.0, help="share of participants' ER/inpatient lines averted"
+    ),
+    participant_share: float = typer.Option(
+        0.30, min=0.0, max=1.0, help="share of attributed members in the program"
+    ),
     lines_per_member_month: float = typer.Option(5.0, min=0.1),
     start: str = typer.Option("2024-01", help="first month YYYY-MM"),
 ) -> None:

@@ -53,7 +53,9 @@ def connect(engine: str = "duckdb", *, session=None, threads: int | None = None)
                 "the Spark engine needs the 'spark' extra: pip install 'socialcare[spark]' (and Java 17)"
             ) from exc
         return ibis.pyspark.connect(session or spark_session())
-    raise InvalidInput(f"unknown engine {engine!r}", [Problem(f"use one of {', '.join(ENGINES)}", field="engine")])
+    raise InvalidInput(
+        f"unknown engine {engine!r}", [Problem(f"use one of {', '.join(ENGINES)}", field="engine")]
+    )
 
 
 def _files(path: str | os.PathLike) -> tuple[list[str], str]:

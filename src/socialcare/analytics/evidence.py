@@ -142,7 +142,8 @@ def parse(text: str, source: str) -> Library:
         return Library.model_validate(data)
     except ValidationError as exc:
         problems = [
-            Problem(err["msg"], field=".".join(str(p) for p in err["loc"]) or None, file=source) for err in exc.errors()
+            Problem(err["msg"], field=".".join(str(p) for p in err["loc"]) or None, file=source)
+            for err in exc.errors()
         ]
         raise InvalidInput("the evidence library was rejected", problems) from exc
 

@@ -60,7 +60,9 @@ class CategoryInput(_Exact):
     per_1000_member_months: Decimal | None = Field(default=None, ge=0)
     unit_cost: Decimal | None = Field(default=None, ge=0)
     kind: Literal["relative", "pmpm"] | None = None
-    effect: Decimal | None = Field(default=None, description="relative reduction (0.29 = 29 % fewer) or $ PMPM")
+    effect: Decimal | None = Field(
+        default=None, description="relative reduction (0.29 = 29 % fewer) or $ PMPM"
+    )
     effect_low: Decimal | None = None
     effect_high: Decimal | None = None
 
@@ -78,7 +80,9 @@ class RoiInputs(_Exact):
     ramp_up_months: int = Field(default=0, ge=0, le=120)
     horizon_months: int = Field(default=12, ge=1, le=120)
     discount_rate: Decimal = Field(default=ZERO, ge=0, le=1, description="annual")
-    success_rate: Decimal = Field(default=ONE, ge=0, le=1, description="share of participants the effect reaches")
+    success_rate: Decimal = Field(
+        default=ONE, ge=0, le=1, description="share of participants the effect reaches"
+    )
     categories: tuple[CategoryInput, ...] = ()
     program_cost: ProgramCost
     one_time_costs: Decimal = Field(default=ZERO, ge=0, description="launch, development (month 0)")
@@ -222,14 +226,20 @@ def resolve(inputs: RoiInputs, library: Library) -> list[ResolvedCategory]:
             est, lo, hi = ev.estimate, ev.ci_low, ev.ci_high
             src, reported = f"{inputs.intervention} [{ev.tag}]", ev.reported_ci
         else:
-            problems.append(Problem("no effect given and none in the evidence library", field=f"{where}.effect"))
+            problems.append(
+                Problem("no effect given and none in the evidence library", field=f"{where}.effect")
+            )
             continue
         if lo is None or hi is None:
             lo, hi = est * Decimal("0.5"), est * Decimal("1.5")
         if kind == "relative" and not (Decimal(-1) < est < ONE):
             problems.append(Problem("a relative reduction lies between -1 and 1", field=f"{where}.effect"))
         base = library.default_baselines.get(c.category)
-        rate = c.per_1000_member_months if c.per_1000_member_months is not None else (base.per_1000_member_months if base else None)
+        rate = (
+            c.per_1000_member_months
+            if c.per_1000_member_months is not None
+            else (base.per_1000_member_months if base else None)
+        )
         cost = c.unit_cost if c.unit_cost is not None else (base.unit_cost if base else None)
         if kind == "relative" and (rate is None or cost is None):
             problems.append(
@@ -317,7 +327,9 @@ def _core(inputs: RoiInputs, cats: list[ResolvedCategory]) -> _Core:
                 # whole events: round(expected without) − round(expected with), as the Maine paper did
                 avoided = _q(base_events, "1") - _q(base_events - avoided, "1")
             # spread over months in proportion to participant-months
-            per_month = [avoided * c.unit_cost * (pt / pm_total) for pt in parts] if pm_total else [ZERO] * len(parts)
+            per_month = (
+                [avoided * c.unit_cost * (pt / pm_total) for pt in parts] if pm_total else [ZERO] * len(parts)
+            )
         for i, v in enumerate(per_month):
             month_sav[i] += v
         g = sum((v * f for v, f in zip(per_month, disc, strict=True)), ZERO)
@@ -349,7 +361,11 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
     steady = inputs.members_eligible * inputs.engagement_rate
     per_label = inputs.program_cost.per.replace("_", "-")
     lines = [
-        Line("participants at full enrollment", f"{inputs.members_eligible} eligible × {inputs.engagement_rate} engagement", str(_q(steady))),
+        Line(
+            "participants at full enrollment",
+            f"{inputs.members_eligible} eligible × {inputs.engagement_rate} engagement",
+            str(_q(steady)),
+        ),
         Line(
             "participant-months",
             f"Σ over {inputs.horizon_months} months with a {inputs.ramp_up_months}-month linear ramp-up",
@@ -359,7 +375,11 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
     for c, r in zip(cats, core.by_category, strict=True):
         if c.kind == "pmpm":
             lines.append(
-                Line(f"{c.label} savings", f"participant-months × ${c.effect} saved per participant-month × {inputs.success_rate} success rate ({c.effect_source}), discounted", str(r.gross_savings))
+                Line(
+                    f"{c.label} savings",
+                    f"participant-months × ${c.effect} saved per participant-month × {inputs.success_rate} success rate ({c.effect_source}), discounted",
+                    str(r.gross_savings),
+                )
             )
             continue
         lines.append(
@@ -370,7 +390,13 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
                 str(r.avoided_events),
             )
         )
-        lines.append(Line(f"{c.label}: savings", f"{r.avoided_events} × {fmt_usd(c.unit_cost)} per {c.unit}, discounted at {inputs.discount_rate}/year", str(r.gross_savings)))
+        lines.append(
+            Line(
+                f"{c.label}: savings",
+                f"{r.avoided_events} × {fmt_usd(c.unit_cost)} per {c.unit}, discounted at {inputs.discount_rate}/year",
+                str(r.gross_savings),
+            )
+        )
     lines += [
         Line("gross savings", " + ".join(str(r.gross_savings) for r in core.by_category), str(gross)),
         Line(
@@ -379,10 +405,26 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
             str(cost),
         ),
         Line("net savings", f"{gross} − {cost}", str(net)),
-        Line("ROI (net)", f"({gross} − {cost}) / {cost}", f"{roi} ({_q(roi * 100, '0.1')} %)" if roi is not None else "n/a (no cost)"),
-        Line("savings per $1 spent (benefit-cost ratio)", f"{gross} / {cost}", f"${bcr}" if bcr is not None else "n/a"),
-        Line("break-even program cost", f"({gross} − fixed costs) / discounted {per_label}s", f"{be} per {per_label}" if be is not None else "n/a"),
-        Line("months to break even", "first month with cumulative discounted net ≥ 0", str(months_be) if months_be else f"not within {inputs.horizon_months} months"),
+        Line(
+            "ROI (net)",
+            f"({gross} − {cost}) / {cost}",
+            f"{roi} ({_q(roi * 100, '0.1')} %)" if roi is not None else "n/a (no cost)",
+        ),
+        Line(
+            "savings per $1 spent (benefit-cost ratio)",
+            f"{gross} / {cost}",
+            f"${bcr}" if bcr is not None else "n/a",
+        ),
+        Line(
+            "break-even program cost",
+            f"({gross} − fixed costs) / discounted {per_label}s",
+            f"{be} per {per_label}" if be is not None else "n/a",
+        ),
+        Line(
+            "months to break even",
+            "first month with cumulative discounted net ≥ 0",
+            str(months_be) if months_be else f"not within {inputs.horizon_months} months",
+        ),
     ]
     result = RoiResult(
         inputs=inputs,
@@ -421,7 +463,9 @@ def tornado(inputs: RoiInputs, cats: list[ResolvedCategory]) -> list[TornadoBar]
     bars: list[TornadoBar] = []
 
     def bar(label, lo_txt, hi_txt, lo_inputs, lo_cats, hi_inputs, hi_cats):
-        bars.append(TornadoBar(label, lo_txt, hi_txt, net_only(lo_inputs, lo_cats), net_only(hi_inputs, hi_cats)))
+        bars.append(
+            TornadoBar(label, lo_txt, hi_txt, net_only(lo_inputs, lo_cats), net_only(hi_inputs, hi_cats))
+        )
 
     # engagement ±25 % (relative), never above 100 %
     lo_e = inputs.engagement_rate * Decimal("0.75")
@@ -436,16 +480,41 @@ def tornado(inputs: RoiInputs, cats: list[ResolvedCategory]) -> list[TornadoBar]
         cats,
     )
     for i, c in enumerate(cats):
-        def swap(**kw):
+
+        def swap(i=i, c=c, **kw):
             return [replace(c, **kw) if j == i else x for j, x in enumerate(cats)]
 
         tag = "reported CI" if c.ci_reported else "assumed ±50 %"
-        bar(f"{c.label} effect ({tag})", str(_q(c.effect_low, "0.0001")), str(_q(c.effect_high, "0.0001")), inputs, swap(effect=c.effect_low), inputs, swap(effect=c.effect_high))
+        bar(
+            f"{c.label} effect ({tag})",
+            str(_q(c.effect_low, "0.0001")),
+            str(_q(c.effect_high, "0.0001")),
+            inputs,
+            swap(effect=c.effect_low),
+            inputs,
+            swap(effect=c.effect_high),
+        )
         if c.kind == "relative":
             r = c.per_1000_member_months
-            bar(f"{c.label} baseline rate (±20 %)", str(_q(r * Decimal("0.8"))), str(_q(r * Decimal("1.2"))), inputs, swap(per_1000_member_months=r * Decimal("0.8")), inputs, swap(per_1000_member_months=r * Decimal("1.2")))
+            bar(
+                f"{c.label} baseline rate (±20 %)",
+                str(_q(r * Decimal("0.8"))),
+                str(_q(r * Decimal("1.2"))),
+                inputs,
+                swap(per_1000_member_months=r * Decimal("0.8")),
+                inputs,
+                swap(per_1000_member_months=r * Decimal("1.2")),
+            )
             u = c.unit_cost
-            bar(f"{c.label} unit cost (±20 %)", str(cents(u * Decimal("0.8"))), str(cents(u * Decimal("1.2"))), inputs, swap(unit_cost=u * Decimal("0.8")), inputs, swap(unit_cost=u * Decimal("1.2")))
+            bar(
+                f"{c.label} unit cost (±20 %)",
+                str(cents(u * Decimal("0.8"))),
+                str(cents(u * Decimal("1.2"))),
+                inputs,
+                swap(unit_cost=u * Decimal("0.8")),
+                inputs,
+                swap(unit_cost=u * Decimal("1.2")),
+            )
     a = inputs.program_cost.amount
     for label, lo, hi in (("program cost (±20 %)", a * Decimal("0.8"), a * Decimal("1.2")),):
         if a == 0:
@@ -461,10 +530,26 @@ def tornado(inputs: RoiInputs, cats: list[ResolvedCategory]) -> list[TornadoBar]
         )
     oc = inputs.one_time_costs
     if oc:
-        bar("one-time costs (±20 %)", str(cents(oc * Decimal("0.8"))), str(cents(oc * Decimal("1.2"))), inputs.model_copy(update={"one_time_costs": oc * Decimal("0.8")}), cats, inputs.model_copy(update={"one_time_costs": oc * Decimal("1.2")}), cats)
+        bar(
+            "one-time costs (±20 %)",
+            str(cents(oc * Decimal("0.8"))),
+            str(cents(oc * Decimal("1.2"))),
+            inputs.model_copy(update={"one_time_costs": oc * Decimal("0.8")}),
+            cats,
+            inputs.model_copy(update={"one_time_costs": oc * Decimal("1.2")}),
+            cats,
+        )
     if inputs.horizon_months > 1:
         d_hi = inputs.discount_rate + Decimal("0.05")
-        bar("discount rate (+5 points)", str(inputs.discount_rate), str(d_hi), inputs, cats, inputs.model_copy(update={"discount_rate": min(ONE, d_hi)}), cats)
+        bar(
+            "discount rate (+5 points)",
+            str(inputs.discount_rate),
+            str(d_hi),
+            inputs,
+            cats,
+            inputs.model_copy(update={"discount_rate": min(ONE, d_hi)}),
+            cats,
+        )
     bars.sort(key=lambda b: b.swing, reverse=True)
     return bars
 
@@ -476,7 +561,9 @@ def _money(x: Decimal) -> str:
     return fmt_usd(x)
 
 
-def check(inputs: RoiInputs, cats: list[ResolvedCategory], result: RoiResult | None, library: Library) -> list[Flag]:
+def check(
+    inputs: RoiInputs, cats: list[ResolvedCategory], result: RoiResult | None, library: Library
+) -> list[Flag]:
     """What a careful analyst would question before trusting the figures."""
     flags: list[Flag] = []
     people = inputs.stated_people or inputs.members_eligible
@@ -531,38 +618,82 @@ def check(inputs: RoiInputs, cats: list[ResolvedCategory], result: RoiResult | N
     names = {c.category for c in cats}
     if "total_cost" in names and len(names) > 1:
         flags.append(
-            Flag("warning", "categories", "total cost of care already includes ED and inpatient costs: adding both counts savings twice")
+            Flag(
+                "warning",
+                "categories",
+                "total cost of care already includes ED and inpatient costs: adding both counts savings twice",
+            )
         )
     if {"admissions", "readmissions_30d"} <= names:
-        flags.append(Flag("warning", "categories", "readmissions are admissions: counting both overstates avoided events"))
+        flags.append(
+            Flag(
+                "warning",
+                "categories",
+                "readmissions are admissions: counting both overstates avoided events",
+            )
+        )
     if {"admissions", "inpatient_days"} <= names:
         flags.append(
-            Flag("warning", "categories", "avoided admissions and avoided inpatient days price the same stays; use one unless unit costs are split")
+            Flag(
+                "warning",
+                "categories",
+                "avoided admissions and avoided inpatient days price the same stays; use one unless unit costs are split",
+            )
         )
     if inputs.ramp_up_months >= inputs.horizon_months:
-        flags.append(Flag("warning", "ramp_up_months", "the program never reaches full enrollment within the horizon"))
+        flags.append(
+            Flag("warning", "ramp_up_months", "the program never reaches full enrollment within the horizon")
+        )
     if inputs.intervention:
         iv = library.get(inputs.intervention)
         design = iv.design.lower()
         if "pre/post" in design and "randomized controlled" not in design:
             flags.append(
-                Flag("warning", "intervention", f"{iv.name}: a pre/post design; regression to the mean can fake a decline (Camden, NEJM 2020)")
+                Flag(
+                    "warning",
+                    "intervention",
+                    f"{iv.name}: a pre/post design; regression to the mean can fake a decline (Camden, NEJM 2020)",
+                )
             )
         if "simulation" in design:
-            flags.append(Flag("info", "intervention", f"{iv.name}: effects come from a simulation model, not an observed program"))
+            flags.append(
+                Flag(
+                    "info",
+                    "intervention",
+                    f"{iv.name}: effects come from a simulation model, not an observed program",
+                )
+            )
     for c in cats:
         if c.effect_source.endswith("[M]"):
-            flags.append(Flag("info", c.category, f"{c.label}: effect {c.effect} recalled from the paper, not re-checked: verify before relying on it"))
+            flags.append(
+                Flag(
+                    "info",
+                    c.category,
+                    f"{c.label}: effect {c.effect} recalled from the paper, not re-checked: verify before relying on it",
+                )
+            )
         if c.kind == "relative" and c.effect < 0:
             flags.append(Flag("warning", c.category, f"{c.label}: the evidence shows more events, not fewer"))
         if c.kind == "relative" and c.per_1000_member_months == 0:
             flags.append(Flag("warning", c.category, f"{c.label}: a zero baseline rate saves nothing"))
     if result is not None and result.savings_per_dollar is not None and result.savings_per_dollar > 10:
         flags.append(
-            Flag("warning", "result", f"${result.savings_per_dollar} saved per $1 is far above published programs ($2-$5 per $1): check rates and costs")
+            Flag(
+                "warning",
+                "result",
+                f"${result.savings_per_dollar} saved per $1 is far above published programs ($2-$5 per $1): check rates and costs",
+            )
         )
-    if result is not None and result.break_even_program_cost is not None and result.break_even_program_cost < 0:
-        flags.append(Flag("warning", "program_cost", "fixed costs alone exceed the savings: no program cost breaks even"))
+    if (
+        result is not None
+        and result.break_even_program_cost is not None
+        and result.break_even_program_cost < 0
+    ):
+        flags.append(
+            Flag(
+                "warning", "program_cost", "fixed costs alone exceed the savings: no program cost breaks even"
+            )
+        )
     return flags
 
 

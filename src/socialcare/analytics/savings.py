@@ -54,9 +54,12 @@ class SavingsParams(BaseModel):
     cap_percentile: Decimal | None = Field(
         default=Decimal("0.99"), gt=0, le=1, description="cap each member's period PMPM at this percentile"
     )
-    cap_pmpm: Decimal | None = Field(default=None, gt=0, description="fixed PMPM cap; overrides the percentile")
+    cap_pmpm: Decimal | None = Field(
+        default=None, gt=0, description="fixed PMPM cap; overrides the percentile"
+    )
     trend: Decimal | None = Field(
-        default=None, description="annual trend for the projection; None = the comparison group's observed trend"
+        default=None,
+        description="annual trend for the projection; None = the comparison group's observed trend",
     )
     min_months: int = Field(default=6, ge=1, description="DiD: months enrolled in each period")
     age_bands: tuple[int, ...] = (18, 45, 65)
@@ -70,7 +73,9 @@ class SavingsParams(BaseModel):
     quality_metrics_met: int | None = Field(default=None, ge=0)
     quality_metrics_total: int | None = Field(default=None, ge=1)
 
-    @field_validator("cap_percentile", "cap_pmpm", "trend", "guaranteed_payments", "minimum_savings_rate", mode="before")
+    @field_validator(
+        "cap_percentile", "cap_pmpm", "trend", "guaranteed_payments", "minimum_savings_rate", mode="before"
+    )
     @classmethod
     def _exact(cls, v):
         return Decimal(str(v)) if isinstance(v, float) else v
@@ -88,7 +93,9 @@ class SavingsParams(BaseModel):
         if self.performance_end < self.performance_start:
             problems.append(Problem("ends before it starts", field="performance_end"))
         if self.performance_start <= self.baseline_end:
-            problems.append(Problem("the performance period must start after the baseline", field="performance_start"))
+            problems.append(
+                Problem("the performance period must start after the baseline", field="performance_start")
+            )
         if (self.quality_metrics_met or 0) > (self.quality_metrics_total or 10**9):
             problems.append(Problem("more metrics met than measured", field="quality_metrics_met"))
         if problems:
@@ -135,11 +142,20 @@ def member_months(claims: ir.Table, eligibility: ir.Table, params: SavingsParams
             risk=ibis._.risk_score.mean(),
         )
     )
-    c = claims.mutate(month=claims.service_from.truncate("M").cast("date"), paid=claims.paid_amount.cast(MONEY))
+    c = claims.mutate(
+        month=claims.service_from.truncate("M").cast("date"), paid=claims.paid_amount.cast(MONEY)
+    )
     c = c.filter(c.month.between(params.baseline_start, params.performance_end))
     cm = c.group_by(["member_id", "month"]).aggregate(paid=c.paid.sum())
     return em.left_join(cm, ["member_id", "month"]).select(
-        em.member_id, em.month, em.period, em.attr, em.age, em.sex, em.risk, paid=cm.paid.coalesce(0).cast(MONEY)
+        em.member_id,
+        em.month,
+        em.period,
+        em.attr,
+        em.age,
+        em.sex,
+        em.risk,
+        paid=cm.paid.coalesce(0).cast(MONEY),
     )
 
 
@@ -181,16 +197,25 @@ def capped(mp: ir.Table, params: SavingsParams) -> ir.Table:
     (MSSP truncates per-capita expenditure the same way, at the 99th percentile)."""
     if params.cap_pmpm is not None:
         limit = (ibis.literal(params.cap_pmpm, type=MONEY) * mp.months).cast(MONEY)
-        return mp.mutate(attributed=mp.attributed_months * 2 >= mp.months, capped_cost=ibis.least(mp.cost, limit))
+        return mp.mutate(
+            attributed=mp.attributed_months * 2 >= mp.months,
+            capped_cost=ibis.least(mp.cost, limit),
+            cap_pmpm=ibis.literal(float(params.cap_pmpm)),
+        )
     thr = cap_thresholds(mp, params)
     if thr is None:
-        return mp.mutate(attributed=mp.attributed_months * 2 >= mp.months, capped_cost=mp.cost)
+        return mp.mutate(
+            attributed=mp.attributed_months * 2 >= mp.months,
+            capped_cost=mp.cost,
+            cap_pmpm=ibis.null("float64"),
+        )
     j = mp.left_join(thr, "period")
     limit = (j.cap_pmpm * j.months).cast(MONEY)
     return j.select(
         *[j[c] for c in mp.columns],
         attributed=j.attributed_months * 2 >= j.months,
         capped_cost=ibis.least(j.cost, limit.coalesce(j.cost)),
+        cap_pmpm=j.cap_pmpm,
     )
 
 
@@ -203,15 +228,24 @@ def with_program(mpc: ir.Table, program: ir.Table | None) -> ir.Table:
 
 def contract_totals(mpc: ir.Table) -> ir.Table:
     """Per period: attributed member-months and capped TCOC; the comparison pool (non-participants)
-    too, for the observed trend."""
-    a = mpc.filter(mpc.attributed).group_by("period").aggregate(
-        member_months=ibis._.months.sum(), tcoc=ibis._.capped_cost.sum().cast(MONEY), members=ibis._.member_id.count()
+    too, for the observed trend; and the period's cap."""
+    a = (
+        mpc.filter(mpc.attributed)
+        .group_by("period")
+        .aggregate(
+            member_months=ibis._.months.sum(),
+            tcoc=ibis._.capped_cost.sum().cast(MONEY),
+            members=ibis._.member_id.count(),
+            cap_pmpm=ibis._.cap_pmpm.max(),
+        )
     )
-    c = mpc.filter(~mpc.treated).group_by("period").aggregate(
-        comp_member_months=ibis._.months.sum(), comp_tcoc=ibis._.capped_cost.sum().cast(MONEY)
+    c = (
+        mpc.filter(~mpc.treated)
+        .group_by("period")
+        .aggregate(comp_member_months=ibis._.months.sum(), comp_tcoc=ibis._.capped_cost.sum().cast(MONEY))
     )
     return a.join(c, "period").select(
-        a.period, a.member_months, a.tcoc, a.members, c.comp_member_months, c.comp_tcoc
+        a.period, a.member_months, a.tcoc, a.members, a.cap_pmpm, c.comp_member_months, c.comp_tcoc
     )
 
 
@@ -250,27 +284,30 @@ def did_members(mpc: ir.Table, params: SavingsParams) -> ir.Table:
 
 
 def did_weighted(dm: ir.Table) -> ir.Table:
-    """Coarsened exact matching: keep strata holding both groups; treated members weigh 1 and each
-    comparison member n_treated(s) / n_comparison(s), so the comparison group has the treated mix."""
+    """Coarsened exact matching: strata holding both groups are ``matched``; treated members weigh 1
+    and each comparison member n_treated(s) / n_comparison(s), so the comparison group has the
+    treated mix. Unmatched rows stay (weight 0) so the unmatched participants can be counted."""
     counts = dm.group_by("stratum").aggregate(
         nt=dm.treated.ifelse(1, 0).sum(), nc=(~dm.treated).ifelse(1, 0).sum()
     )
     j = dm.join(counts, "stratum")
-    j = j.filter((j.nt > 0) & (j.nc > 0))
-    return j.mutate(weight=j.treated.ifelse(1.0, j.nt.cast("float64") / j.nc))
+    matched = (j.nt > 0) & (j.nc > 0)
+    weight = matched.ifelse(j.treated.ifelse(1.0, j.nt.cast("float64") / j.nc), 0.0)
+    return j.mutate(matched=matched, weight=weight)
 
 
 def did_estimate(dw: ir.Table) -> ir.Table:
     """δ = mean_T(y) − Σ_C w·y / Σ_C w, plus the naive pre/post change of the treated."""
-    t = dw.treated.ifelse(1.0, 0.0)
-    c = 1.0 - t
+    t = (dw.treated & dw.matched).ifelse(1.0, 0.0)
+    c = (~dw.treated & dw.matched).ifelse(1.0, 0.0)
     return dw.aggregate(
-        n_treated=dw.treated.ifelse(1, 0).sum(),
-        n_comparison=(~dw.treated).ifelse(1, 0).sum(),
+        n_treated_all=dw.treated.ifelse(1, 0).sum(),
+        n_treated=(dw.treated & dw.matched).ifelse(1, 0).sum(),
+        n_comparison=(~dw.treated & dw.matched).ifelse(1, 0).sum(),
         sum_t_y=(t * dw.y).sum(),
         sum_c_wy=(c * dw.weight * dw.y).sum(),
         sum_c_w=(c * dw.weight).sum(),
-        treated_perf_months=(dw.treated.ifelse(dw.perf_months, 0)).sum(),
+        treated_perf_months=(dw.treated & dw.matched).ifelse(dw.perf_months, 0).sum(),
     )
 
 
@@ -281,7 +318,9 @@ def monthly_pmpm(mm: ir.Table, program: ir.Table | None) -> ir.Table:
         g = mm.mutate(group=mm.member_id.isin(ids.member_id).ifelse("participants", "non-participants"))
     else:
         g = mm.mutate(group=ibis.literal("all members"))
-    return g.group_by(["month", "group"]).aggregate(member_months=g.member_id.count(), tcoc=g.paid.sum().cast(MONEY))
+    return g.group_by(["month", "group"]).aggregate(
+        member_months=g.member_id.count(), tcoc=g.paid.sum().cast(MONEY)
+    )
 
 
 # ---------------------------------------------------------------- the report
@@ -369,7 +408,9 @@ class SavingsReport:
 
         d = {k: conv(v) for k, v in asdict(self).items() if k not in ("params", "did", "lines")}
         d["params"] = conv(self.params.model_dump())
-        d["did"] = None if self.did is None else {**conv(asdict(self.did)), "significant": self.did.significant}
+        d["did"] = (
+            None if self.did is None else {**conv(asdict(self.did)), "significant": self.did.significant}
+        )
         d["lines"] = [asdict(ln) for ln in self.lines]
         d["savings_supported"] = self.savings_supported
         return d
@@ -428,20 +469,27 @@ def compute(
         mm.release()
 
 
-def _report(con, claims, eligibility, program, params: SavingsParams, mm: ir.Table, mp: ir.Table, t0: float) -> SavingsReport:
-    thr = cap_thresholds(mp, params)
-    caps: dict[str, Decimal | None] = {BASELINE: None, PERFORMANCE: None}
-    if params.cap_pmpm is not None:
-        caps = {BASELINE: params.cap_pmpm, PERFORMANCE: params.cap_pmpm}
-    elif thr is not None:
-        for row in con.to_pyarrow(thr).to_pylist():
-            caps[row["period"]] = _d(row["cap_pmpm"])
+def _report(
+    con, claims, eligibility, program, params: SavingsParams, mm: ir.Table, mp: ir.Table, t0: float
+) -> SavingsReport:
     mpc = with_program(capped(mp, params), program)
     totals = {r["period"]: r for r in con.to_pyarrow(contract_totals(mpc)).to_pylist()}
+    caps: dict[str, Decimal | None] = {
+        k: (
+            params.cap_pmpm
+            if params.cap_pmpm is not None
+            else (_d(r["cap_pmpm"]) if r["cap_pmpm"] is not None else None)
+        )
+        for k, r in totals.items()
+    }
     if BASELINE not in totals or PERFORMANCE not in totals:
         raise InvalidInput(
             "no attributed member-months in a period",
-            [Problem("check the periods and the attribution zip codes / practices against the eligibility file")],
+            [
+                Problem(
+                    "check the periods and the attribution zip codes / practices against the eligibility file"
+                )
+            ],
         )
     b, p = totals[BASELINE], totals[PERFORMANCE]
     base_mm, perf_mm = int(b["member_months"]), int(p["member_months"])
@@ -452,7 +500,9 @@ def _report(con, claims, eligibility, program, params: SavingsParams, mm: ir.Tab
         trend, source = params.trend, "contract"
         factor = (1 + trend) ** yrs
     else:
-        comp_ratio = (Decimal(p["comp_tcoc"]) / p["comp_member_months"]) / (Decimal(b["comp_tcoc"]) / b["comp_member_months"])
+        comp_ratio = (Decimal(p["comp_tcoc"]) / p["comp_member_months"]) / (
+            Decimal(b["comp_tcoc"]) / b["comp_member_months"]
+        )
         factor, source = comp_ratio, "observed in the comparison pool (non-participants)"
         trend = comp_ratio ** (1 / yrs) - 1
     projected_pmpm_exact = base_pmpm_exact * factor
@@ -464,18 +514,23 @@ def _report(con, claims, eligibility, program, params: SavingsParams, mm: ir.Tab
 
     did: DidResult | None = None
     if program is not None:
-        dm = did_members(mpc, params)
-        dw = did_weighted(dm)
+        dw = did_weighted(did_members(mpc, params))
         est = con.to_pyarrow(did_estimate(dw)).to_pylist()[0]
-        n_t_all = con.to_pyarrow(dm.aggregate(n=dm.treated.ifelse(1, 0).sum())).to_pylist()[0]["n"] or 0
+        n_t_all = est["n_treated_all"] or 0
         if est["n_treated"] and est["n_comparison"]:
             delta = est["sum_t_y"] / est["n_treated"] - est["sum_c_wy"] / est["sum_c_w"]
             # sorted so a seeded bootstrap draws the same members whatever order the engine returns
-            rows = con.to_pyarrow(dw.select("member_id", "treated", "stratum", "y").order_by("member_id"))
+            rows = con.to_pyarrow(
+                dw.filter(dw.matched).select("member_id", "treated", "stratum", "y").order_by("member_id")
+            )
             tr = rows["treated"].to_numpy(zero_copy_only=False).astype(bool)
             st = rows["stratum"].to_numpy(zero_copy_only=False)
             yv = rows["y"].to_numpy(zero_copy_only=False).astype(float)
-            lo, hi, _ = bootstrap_did(tr, st, yv, params.bootstrap, params.seed, params.confidence) if params.bootstrap else (delta, delta, None)
+            lo, hi, _ = (
+                bootstrap_did(tr, st, yv, params.bootstrap, params.seed, params.confidence)
+                if params.bootstrap
+                else (delta, delta, None)
+            )
             tmm = int(est["treated_perf_months"])
             naive = float(yv[tr].mean())
             did = DidResult(
@@ -502,7 +557,14 @@ def _report(con, claims, eligibility, program, params: SavingsParams, mm: ir.Tab
         }
         for r in con.to_pyarrow(monthly_pmpm(mm, program).order_by(["month", "group"])).to_pylist()
     ]
-    sql = str(ibis.to_sql(contract_totals(with_program(capped(member_periods(claims, eligibility, params), params), program)), dialect=con.name))
+    sql = str(
+        ibis.to_sql(
+            contract_totals(
+                with_program(capped(member_periods(claims, eligibility, params), params), program)
+            ),
+            dialect=con.name,
+        )
+    )
     cap_txt = (
         f"fixed ${params.cap_pmpm} PMPM"
         if params.cap_pmpm is not None
@@ -515,14 +577,34 @@ def _report(con, claims, eligibility, program, params: SavingsParams, mm: ir.Tab
     )
     lines = [
         Line("outlier cap (member PMPM per period)", cap_txt, ""),
-        Line("baseline PMPM", f"{base_tcoc} TCOC / {base_mm} attributed member-months", str(cents(base_pmpm_exact))),
+        Line(
+            "baseline PMPM",
+            f"{base_tcoc} TCOC / {base_mm} attributed member-months",
+            str(cents(base_pmpm_exact)),
+        ),
         Line("trend factor", f"{source}: (1 + {trend:.4f}) ^ {yrs:.3f} years", f"{factor:.6f}"),
         Line("projected PMPM", f"{cents(base_pmpm_exact)} × {factor:.6f}", str(cents(projected_pmpm_exact))),
-        Line("projected TCOC", f"{cents(projected_pmpm_exact)} × {perf_mm} performance member-months", str(projected)),
-        Line("actual TCOC", f"capped paid claims of the attributed population ({perf_mm} member-months)", str(actual)),
+        Line(
+            "projected TCOC",
+            f"{cents(projected_pmpm_exact)} × {perf_mm} performance member-months",
+            str(projected),
+        ),
+        Line(
+            "actual TCOC",
+            f"capped paid claims of the attributed population ({perf_mm} member-months)",
+            str(actual),
+        ),
         Line("gross savings", f"{projected} − {actual}", str(gross)),
-        Line("savings rate", f"{gross} / {projected} (minimum savings rate {params.minimum_savings_rate})", f"{rate} ({'met' if msr_met else 'not met'})"),
-        Line("savings net of the guaranteed payment", f"{gross} − {cents(params.guaranteed_payments)}", str(net)),
+        Line(
+            "savings rate",
+            f"{gross} / {projected} (minimum savings rate {params.minimum_savings_rate})",
+            f"{rate} ({'met' if msr_met else 'not met'})",
+        ),
+        Line(
+            "savings net of the guaranteed payment",
+            f"{gross} − {cents(params.guaranteed_payments)}",
+            str(net),
+        ),
     ]
     if did is not None:
         lines += [
@@ -531,8 +613,16 @@ def _report(con, claims, eligibility, program, params: SavingsParams, mm: ir.Tab
                 f"mean(Δ PMPM, {did.n_treated} participants) − weighted mean(Δ PMPM, {did.n_comparison} matched comparison members)",
                 f"{did.effect_pmpm} ({int(did.confidence * 100)} % CI {did.ci_low} to {did.ci_high}, {did.bootstrap} bootstrap replicates)",
             ),
-            Line("DiD savings", f"−({did.effect_pmpm}) × {did.treated_performance_member_months} participant member-months", f"{did.savings} (CI {did.savings_ci_low} to {did.savings_ci_high})"),
-            Line("naive pre/post change of participants", "not a savings estimate (regression to the mean)", str(did.naive_pre_post_pmpm)),
+            Line(
+                "DiD savings",
+                f"−({did.effect_pmpm}) × {did.treated_performance_member_months} participant member-months",
+                f"{did.savings} (CI {did.savings_ci_low} to {did.savings_ci_high})",
+            ),
+            Line(
+                "naive pre/post change of participants",
+                "not a savings estimate (regression to the mean)",
+                str(did.naive_pre_post_pmpm),
+            ),
         ]
     return SavingsReport(
         engine="spark" if con.name == "pyspark" else con.name,

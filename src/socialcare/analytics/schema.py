@@ -87,7 +87,9 @@ def conform(table: ir.Table, kind: str, source: str | None = None) -> ir.Table:
     columns = SCHEMAS[kind]
     have = {c.lower(): c for c in table.columns}
     problems = [
-        Problem(f"required {kind} column is missing (have: {', '.join(table.columns)})", field=c.name, file=source)
+        Problem(
+            f"required {kind} column is missing (have: {', '.join(table.columns)})", field=c.name, file=source
+        )
         for c in columns
         if c.required and c.name not in have
     ]

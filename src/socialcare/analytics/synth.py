@@ -134,8 +134,14 @@ def generate(spec: SynthSpec, out: str | Path) -> dict:
     post = spec.baseline_months
     program_day = month_starts[post]
 
-    totals = dict(lines=0, member_months=0, participants=0, participant_post_months=0, averted_paid_cents=0,
-                  averted_lines=0)
+    totals = dict(
+        lines=0,
+        member_months=0,
+        participants=0,
+        participant_post_months=0,
+        averted_paid_cents=0,
+        averted_lines=0,
+    )
     program_parts: list[pa.Table] = []
     chunk_seeds = rng_root.spawn(math.ceil(spec.members / spec.chunk_members))
     for ci, first in enumerate(range(0, spec.members, spec.chunk_members)):
@@ -148,7 +154,11 @@ def generate(spec: SynthSpec, out: str | Path) -> dict:
         risk = np.exp(0.8 * z) * np.where(high, 4.0, 1.0)
         risk_score = np.round(risk * np.exp(0.1 * rng.standard_normal(n)), 3)
         in_zip = rng.random(n) < 0.45
-        zips = np.where(in_zip, rng.integers(0, len(PROGRAM_ZIPS), n), len(PROGRAM_ZIPS) + rng.integers(0, len(OTHER_ZIPS), n))
+        zips = np.where(
+            in_zip,
+            rng.integers(0, len(PROGRAM_ZIPS), n),
+            len(PROGRAM_ZIPS) + rng.integers(0, len(OTHER_ZIPS), n),
+        )
         partner = rng.random(n) < 0.5
         practices = np.where(partner, rng.integers(0, 7, n), 7 + rng.integers(0, len(OTHER_PRACTICES), n))
         attributed = in_zip & partner
@@ -157,7 +167,9 @@ def generate(spec: SynthSpec, out: str | Path) -> dict:
         p = np.clip(p * spec.participant_share / 0.43, 0, 1)
         participant = attributed & (rng.random(n) < p)
         age = rng.integers(1, 90, n)
-        dob = (np.datetime64(spec.start, "D") - (age * 365.25 + rng.integers(0, 365, n)).astype("timedelta64[D]"))
+        dob = np.datetime64(spec.start, "D") - (age * 365.25 + rng.integers(0, 365, n)).astype(
+            "timedelta64[D]"
+        )
         sex = rng.integers(0, 2, n)
         # enrollment: most members stay the whole time, some join late or leave early
         s = np.where(rng.random(n) < 0.85, 0, rng.integers(0, spec.months, n))
@@ -175,7 +187,9 @@ def generate(spec: SynthSpec, out: str | Path) -> dict:
                 "month": pa.array(month_epoch[mm_month].astype("int32"), pa.int32()).cast(pa.date32()),
                 "zip_code": _dict_strings(zips[mm_member], list(PROGRAM_ZIPS + OTHER_ZIPS)),
                 "practice_id": _dict_strings(practices[mm_member], list(PARTNER_PRACTICES + OTHER_PRACTICES)),
-                "date_of_birth": pa.array(dob[mm_member].astype("int64").astype("int32"), pa.int32()).cast(pa.date32()),
+                "date_of_birth": pa.array(dob[mm_member].astype("int64").astype("int32"), pa.int32()).cast(
+                    pa.date32()
+                ),
                 "sex": _dict_strings(sex[mm_member], ["F", "M"]),
                 "risk_score": pa.array(risk_score[mm_member], pa.float64()),
             }
@@ -185,12 +199,14 @@ def generate(spec: SynthSpec, out: str | Path) -> dict:
         treated_post = participant[mm_member] & (mm_month >= post)
         lam_base = risk[mm_member] * trend[mm_month] * scale
         pieces = []
-        for si, (pos, ctype, rate, mean, sigma, dxs) in enumerate(SERVICES):
+        for si, (pos, _ctype, rate, mean, sigma, dxs) in enumerate(SERVICES):
             counts = rng.poisson(lam_base * rate)
             idx = np.repeat(np.arange(n_mm), counts)
             k = len(idx)
             mu = math.log(mean) - sigma**2 / 2
-            allowed = np.round(np.exp(mu + sigma * rng.standard_normal(k)) * 100 * 1.15).astype(np.int64) + 100
+            allowed = (
+                np.round(np.exp(mu + sigma * rng.standard_normal(k)) * 100 * 1.15).astype(np.int64) + 100
+            )
             paid = np.round(allowed * rng.uniform(0.78, 0.92, k)).astype(np.int64)
             paid[rng.random(k) < 0.03] = 0  # denied lines
             keep = np.ones(k, dtype=bool)

@@ -71,6 +71,14 @@ def _county(c: str) -> str:
     return c[: -len(" county")] if c.lower().endswith(" county") else c
 
 
+def screening_available() -> bool:
+    try:
+        from socialcare.screening import eligibility  # noqa: F401  # type: ignore[attr-defined]
+    except ImportError:
+        return False
+    return True
+
+
 def _social_need_expr(c: schemas.SocialNeed, as_of: date) -> ColumnElement[bool]:
     try:
         from socialcare.screening import eligibility as screening_eligibility  # type: ignore[attr-defined]

@@ -94,7 +94,10 @@ def insert_selection_members(session: Session, selection_id: int, select_stmt) -
         ["selection_id", "member_id", "rank", "stratum"],
         select(literal(selection_id), sub.c.member_id, sub.c.rank, sub.c.stratum),
     )
-    return session.execute(stmt).rowcount or 0
+    session.execute(stmt)
+    # rowcount of INSERT ... SELECT is not reliable on every driver: count what was written
+    return int(session.scalar(select(func.count()).select_from(SelectedMember)
+                              .where(SelectedMember.selection_id == selection_id)) or 0)
 
 
 def strata_report(session: Session, plan_id: int, rule, as_of: date, selection_id: int) -> list[dict]:

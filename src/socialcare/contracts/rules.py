@@ -105,7 +105,9 @@ def _walk(doc: Any, parts: list[str]) -> list[Any]:
 def path_holds(doc: dict, path: str) -> bool:
     negate = path.startswith("!")
     path = path.lstrip("!")
-    path, eq, expected = path.partition("=")
+    cut = path.rfind("]") + 1  # a trailing "=value" compares; "=" inside [...] selects
+    head, eq, expected = path[cut:].partition("=")
+    path = path[:cut] + head
     values = _walk(doc, path.split("."))
     if eq:
         want: Any = {"true": True, "false": False, "null": None}.get(expected, expected)
