@@ -76,6 +76,16 @@ def build_roster(url: str, members: int, seed: int) -> dict:
     return state
 
 
+def existing_roster(url: str) -> dict:
+    from socialcare.directory.models import Organization
+
+    engine = sa.create_engine(url)
+    with Session(engine) as s:
+        kinds = dict(s.execute(select(Organization.kind, sa.func.min(Organization.id)).group_by(Organization.kind)).all())
+    engine.dispose()
+    return {"plan_id": kinds[OrgKind.HEALTH_PLAN.value], "hub_id": kinds[OrgKind.HUB.value]}
+
+
 def fingerprint(session: Session, selection_id: int) -> str:
     ids = session.scalars(select(SelectedMember.member_id).where(SelectedMember.selection_id == selection_id)
                           .order_by(SelectedMember.rank)).all()
@@ -88,12 +98,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cap", type=int, default=600)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--reuse", action="store_true",
+                        help="the database already holds a roster built by this benchmark: skip building it")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="socialcare-bench-") as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         t0 = time.perf_counter()
-        state = build_roster(url, args.members, args.seed)
+        state = existing_roster(url) if args.reuse else build_roster(url, args.members, args.seed)
         print(f"eligibility benchmark, {args.members:,} members, {url.split('://')[0]}")
         print(f"  {'build roster':<34}{time.perf_counter() - t0:9.2f} s")
 

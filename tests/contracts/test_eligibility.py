@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 
 import pytest
@@ -99,12 +99,37 @@ def test_age_is_computed_on_the_as_of_date(db, parties):
     assert _eligible_ids(db, parties.plan, rule) == {ids[0], ids[2]}
 
 
-def test_social_need_criterion_says_when_screening_data_is_missing(db, parties):
-    if elig.screening_available():
-        pytest.skip("screening results are available")
-    rule = _rule(kind="group", rules=[{"kind": "social_need", "need_domains": ["food"]}])
-    with pytest.raises(InvalidInput, match="Screening data not available"):
-        _eligible_ids(db, parties.plan, rule)
+def test_social_needs_from_screenings_select_and_rank(db, parties):
+    if not elig.screening_available():
+        rule = _rule(kind="group", rules=[{"kind": "social_need", "need_domains": ["food"]}])
+        with pytest.raises(InvalidInput, match="Screening data not available"):
+            _eligible_ids(db, parties.plan, rule)
+        return
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from socialcare.screening.models import SocialNeed
+
+    ids = add_members(db, parties.plan, [dict(), dict(), dict(), dict()])
+
+    def need(mid, domain, day, resolved=None):
+        return dict(member_id=mid, plan_id=parties.plan.id, domain=domain, sdoh_category="food-insecurity",
+                    status="resolved" if resolved else "active", source="screening",
+                    identified_at=datetime(*day, tzinfo=UTC),
+                    resolved_at=datetime(*resolved, tzinfo=UTC) if resolved else None)
+
+    db.execute(insert(SocialNeed), [
+        need(ids[0], "food", (2026, 5, 1)), need(ids[0], "housing", (2026, 5, 1)),
+        need(ids[1], "food", (2026, 5, 20)),
+        need(ids[2], "food", (2024, 1, 1)),  # too old for a 365-day window
+        need(ids[3], "food", (2026, 3, 1), resolved=(2026, 4, 1)),  # resolved before as-of
+    ])
+    rule = _rule(kind="group", rules=[{"kind": "social_need", "need_domains": ["food"], "within_days": 365}])
+    assert _eligible_ids(db, parties.plan, rule) == {ids[0], ids[1]}
+    stmt = elig.selection_select(parties.plan.id, rule, AS_OF, cap=1,
+                                 rank_by=[schemas.RankCriterion(key="unmet_needs")], strata=[])
+    assert [r.member_id for r in db.execute(stmt)] == [ids[0]]  # two unmet needs beat one
 
 
 # ---- prioritization ----------------------------------------------------------------------------

@@ -121,3 +121,33 @@ def test_who_sees_which_contract(db, parties):
         service.change_phase(db, parties.staff, cbo_contract.id, "scoping")
     audited = db.scalars(select(AuditEvent.action).where(AuditEvent.object_id == str(hub_contract.id))).all()
     assert "contract.create" in audited
+
+
+def test_the_member_list_is_handed_to_the_partner_as_a_referral_batch(db, parties):
+    from decimal import Decimal
+
+    from socialcare.contracts.models import MemberSelection
+    from tests.contracts.conftest import AS_OF, add_members
+
+    add_members(db, parties.plan, [dict(county="Erie", risk_score=Decimal(r)) for r in ("4", "3", "2", "1")])
+    c = make_contract(db, parties)
+    sel = service.create_selection(db, parties.admin, c.id, schemas.SelectionRequest(as_of=AS_OF))
+    with pytest.raises(Conflict, match="implementation"):
+        service.assign_selection(db, parties.admin, c.id, sel.id)
+    _to_pre_launch(db, parties, c)
+    for t in c.tasks:
+        service.update_task(db, parties.admin, c.id, t.id, schemas.TaskUpdate(status="done"))
+    service.change_phase(db, parties.admin, c.id, "implementation")
+    try:
+        from socialcare.referrals.models import Referral
+    except ImportError:
+        with pytest.raises(Conflict, match="not available yet"):
+            service.assign_selection(db, parties.admin, c.id, sel.id)
+        return
+    done = service.assign_selection(db, parties.admin, c.id, sel.id)
+    assert done.status == "assigned" and "3 referrals" in done.assigned_note
+    owners = db.scalars(select(Referral.owner_org_id).where(Referral.contract_id == c.id)).all()
+    assert owners == [parties.hub.id] * 3
+    with pytest.raises(Conflict, match="already"):
+        service.assign_selection(db, parties.admin, c.id, sel.id)
+    assert db.get(MemberSelection, sel.id).status == "assigned"

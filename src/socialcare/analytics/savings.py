@@ -710,3 +710,40 @@ def tcoc_facts(report: SavingsReport) -> TcocFacts:
         savings_ci_high=did.savings_ci_high if did else None,
         explanation=tuple(f"{ln.label}: {ln.formula} = {ln.result}" for ln in report.lines),
     )
+
+
+def to_payment_facts(report: SavingsReport, term_id: str, *, allow_unsupported: bool = False) -> dict:
+    """The ``tcoc`` facts section the payments engine settles a ``shared_savings`` term on
+    (socialcare.payments.loader.TcocFigures), as plain data: ``build_facts`` takes it as YAML/JSON,
+    and ``socialcare payments settle --facts`` as a file.
+
+    Only projected and actual TCOC, member-months and quality metrics met go across: the payment
+    term nets out its own guaranteed payment and applies its own minimum savings rate, band and
+    caps, so the report's ``guaranteed_payments`` is deliberately left out (netting it twice would
+    underpay). What the payments engine cannot see is the evaluation: savings whose
+    difference-in-differences interval includes zero are flagged, not paid out
+    (payments-and-value.md section 4), so they are refused here unless the joint operating
+    committee decides otherwise (``allow_unsupported=True``). Losses pass: a shared-losses term
+    settles on them whatever the interval says.
+    """
+    did = report.did
+    if report.gross_savings > 0 and did is not None and not (did.significant and did.effect_pmpm < 0):
+        if not allow_unsupported:
+            raise InvalidInput(
+                "the savings are not supported by the difference-in-differences: flag them, do not pay out",
+                [
+                    Problem(
+                        f"DiD effect {did.effect_pmpm} PMPM, {int(did.confidence * 100)} % CI {did.ci_low} to "
+                        f"{did.ci_high}: the interval includes zero (or shows higher cost)",
+                        field=f"tcoc.{term_id}",
+                    )
+                ],
+            )
+    figures: dict[str, Any] = {
+        "projected_tcoc": str(report.projected_tcoc),
+        "actual_tcoc": str(report.actual_tcoc),
+        "member_months": report.performance_member_months,
+    }
+    if report.params.quality_metrics_met is not None:
+        figures["quality_metrics_met"] = report.params.quality_metrics_met
+    return {"tcoc": {term_id: figures}}

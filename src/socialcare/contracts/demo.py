@@ -12,9 +12,10 @@ of the lifecycle ("Operationalizing Contracts"), each with a scope of work:
 | UHC / Camden Coalition fixed payment + 40-50% shared savings               | Buffalo Housing Stability Coalition | shared vision |
 | Buckeye / Northwest Ohio Pathways Community HUB (50% engagement, 50% OBU)  | the community care hub              | implementation |
 
-The payment terms are YAML in the payments domain's format (examples/payments/). Amounts follow the
-seed where it gives them (BayAging's penalties, the 40-50% savings share, the 50/50 HUB split);
-the rest are plausible figures, marked as such in the terms' notes.
+The payment terms are YAML in the payments domain's format (as examples/payments/*.yaml), validated
+by ``socialcare.payments.schemas.parse_terms``. Amounts follow the seed where it gives them (BayAging's
+penalties, the 40-50% savings share, the 50/50 HUB split); the rest are illustrative, as the terms'
+comments say.
 """
 
 from __future__ import annotations
@@ -29,96 +30,164 @@ from socialcare.security.principal import system_principal
 
 ORDER = 40
 
-PAYMENT_TERMS = {
-    "fixed_price": """\
-model: fixed_price
-name: Intensive care management pilot
-total: "180000.00"
-schedule:
-  - {due: start, amount: "60000.00", label: "Start-up: staffing and site visits"}
-  - {due: quarterly, amount: "30000.00", count: 4}
-volume_target: {members: 30}
-notes: Camden Coalition fixed-price pilot (seed 002); amounts are illustrative.
-""",
-    "fee_for_service": """\
-model: fee_for_service
-name: Medically tailored meals, fee-for-service
-rates:
-  - {service_code: S9977, unit: day, rate: "21.50", description: "Medically tailored meals, two a day"}
-  - {service_code: S5170, unit: meal, rate: "9.75", description: "Home-delivered meal"}
-billing: invoice
-notes: MARC / BlueKC (seed 002) phase one - invoices with a stated number of services.
-""",
-    "bundled": """\
-model: bundled
-name: Community care management case rate
-episode:
-  service_code: T1016
-  length_days: 90
-  rate: "675.00"
-  renewal: {allowed: true, approval: plan, max_renewals: 1}
-fee_for_service:
-  - {service_code: S5170, unit: meal, rate: "9.75"}
-notes: MARC / BlueKC case rate for up to three months of case management (seed 002); rate illustrative.
-""",
-    "capitation": """\
-model: capitation
-name: Delegated care management PMPM
-pmpm: "38.00"
-attribution: members assigned to the hub for delegated care management
-penalties:
-  kind: escalating
-  first_occurrence: "1000.00"
-  increase_percent: "5"
-  imposed_by: state Medicaid agency
-  measures: [care plan development, person-centered goals discussed, all-cause readmissions, vaccine administration]
-notes: BayAging (seed 002); PMPM illustrative, penalties as in the seed.
-""",
-    "hybrid": """\
-model: hybrid
-name: Post-discharge home-delivered meals
-capitation:
-  amount: "240000.00"
-  period: year
-  paid: upfront
-fee_for_service:
-  - {service_code: S5170, unit: meal, rate: "9.75", per_day: 2, days: 14}
-reconciliation:
-  frequency: monthly
-  rule: pay the balance when fee-for-service exceeds the capitation paid
-notes: WNYICC / Independent Health hybrid (seed 002); amounts illustrative.
-""",
-    "shared_savings": """\
-model: shared_savings
-name: Housing and care management with shared savings
-guaranteed_payment: {amount: "450000.00", period: year}
-benchmark: {method: projected_total_cost_of_care, attribution: zip codes and partner practices}
-savings_share: {min_percent: "40", max_percent: "50", net_of_guaranteed_payment: true}
-quality_metrics:
-  - patient satisfaction
-  - post-hospitalization follow-up visit within 7 days
-  - initiation of prenatal care
-  - breast cancer screening
-  - cervical cancer screening
-  - colorectal cancer screening
-  - housing stability at 6 months
-notes: UHC / Camden Coalition (seed 002); guaranteed amount illustrative.
-""",
-    "outcome_based": """\
-model: outcome_based
-name: Pathways Community HUB
-split: {engagement_percent: "50", outcome_percent: "50"}
-engagement: {event: confirmed home visit, rate: "150.00"}
-obu_rate: "60.00"
-pathways:
-  - {pathway: food security, obu: 2}
-  - {pathway: housing, obu: 4}
-  - {pathway: medical home, obu: 2}
-  - {pathway: social service referral, obu: 1}
-  - {pathway: medication management, obu: 2}
-notes: Buckeye / Northwest Ohio Pathways Community HUB (seed 002); rates illustrative.
-""",
-}
+def payment_terms(key: str, start: date, plan: str, partner: str, partner_org=None) -> str:
+    """The contract's payment terms in the payments domain's YAML (as examples/payments/*.yaml)."""
+    head = f"version: 1\ncontract: {plan} x {partner}\nplan: {plan}\npartner: {partner}\n"
+    q = [add_months(start, m).isoformat() for m in (0, 3, 6, 9, 12)]
+    if key == "fixed_price":
+        return head + f"""\
+# Camden Coalition fixed-price pilot (seed 002). The price is illustrative.
+billing: {{mode: invoice}}
+terms:
+  - id: pilot
+    model: fixed_price
+    name: Pilot fixed price
+    total: "180000.00"
+    installments:
+      - {{due: {q[0]}, amount: "60000.00", label: "Start-up: staffing, workflows, technology"}}
+      - {{due: {q[1]}, amount: "40000.00", label: "Second quarter"}}
+      - {{due: {q[2]}, amount: "40000.00", label: "Third quarter"}}
+      - {{due: {q[3]}, amount: "40000.00", label: "Fourth quarter"}}
+    covered_services: [T1016, G0136]
+    volume_targets:
+      - {{label: "High-risk members in intensive care management (up to 30)", target: 30, service_codes: [T1016], distinct_members: true}}
+      - {{label: "SDOH screenings at EDs and primary care sites", target: 600, service_codes: [G0136]}}
+      - {{label: "Site visits hosted for the plan", target: 2, metric: site_visits}}
+"""
+    if key == "fee_for_service":
+        return head + """\
+# MARC / BlueKC fee-for-service, phase one (seed 002): invoices with a stated number of services.
+billing: {mode: invoice}
+terms:
+  - id: meals
+    model: fee_for_service
+    fee_schedule:
+      - {service_code: S9977, unit: day, rate: "21.50", description: "Medically tailored meals, two a day", max_units: 4000}
+      - {service_code: S9452, unit: class, rate: "45.00", description: "Nutrition class", min_units: 20}
+"""
+    if key == "fee_for_service_claims":
+        o = partner_org
+        return head + f"""\
+# MARC / BlueKC phase two (seed 002): the same fee schedule, billed as individual member claims (837P).
+billing:
+  mode: claims
+  submitter: {{name: {partner[:60]}, id: PARTNER01}}
+  receiver: {{name: {plan}, id: LAKESHORE}}
+  payer: {{name: {plan}, id: LAKESHORE01}}
+  billing_provider:
+    name: {partner[:60]}
+    npi: "{o.npi}"
+    taxonomy: {o.taxonomy_code}
+    ein: "{(o.tax_id or '').replace('-', '')}"
+    address: {o.address_1}
+    city: {o.city}
+    state: {o.state}
+    zip: "{o.postal_code}0001"
+  diagnosis: Z5941
+  place_of_service: "12"
+terms:
+  - id: meals
+    model: fee_for_service
+    fee_schedule:
+      - {{service_code: S9977, unit: day, rate: "21.50", description: "Medically tailored meals, two a day", max_units: 4000}}
+      - {{service_code: S9452, unit: class, rate: "45.00", description: "Nutrition class", min_units: 20}}
+"""
+    if key == "bundled":
+        return head + """\
+# MARC / BlueKC case rate (seed 002): one payment per episode of up to three months; one renewal
+# period when the plan approves it; meals carved out and paid fee-for-service. Rates illustrative.
+billing: {mode: invoice}
+terms:
+  - id: case-management
+    model: bundled
+    billing_code: T1016
+    episode_rate: "675.00"
+    episode_days: 90
+    max_renewals: 1
+    services_carved_in: [G0019, G0022]
+    services_carved_out: [S5170]
+  - id: meals
+    model: fee_for_service
+    fee_schedule:
+      - {service_code: S5170, unit: meal, rate: "9.75", description: "Home-delivered meal"}
+"""
+    if key == "capitation":
+        return head + """\
+# BayAging (seed 002): PMPM for fully delegated care management, plus the state's penalties the hub
+# shares: $1,000 for the first occurrence, then in 5 percent increments. The PMPM is illustrative.
+billing: {mode: invoice}
+terms:
+  - id: delegated-care-management
+    model: capitation
+    pmpm: "38.00"
+    covered_services: [T2022]
+  - id: state-penalties
+    model: escalating_penalty
+    first_amount: "1000.00"
+    escalation: linear
+    increment_percent: 5
+    measures: [care plan development, person-centered goals documented, all-cause readmissions, vaccine administration]
+"""
+    if key == "hybrid":
+        return head + """\
+# WNYICC / Independent Health (seed 002): capitation for post-discharge meals (two a day for two
+# weeks); FFS per meal computed monthly, the balance paid when FFS exceeds it. Amounts illustrative.
+billing: {mode: invoice}
+terms:
+  - id: post-discharge-meals
+    model: hybrid_ffs_capitation
+    capitation: {amount_per_month: "20000.00"}
+    fee_schedule:
+      - {service_code: S5170, unit: meal, rate: "9.75", description: "Home-delivered meal (two a day, 14 days)"}
+"""
+    if key == "shared_savings":
+        return head + f"""\
+# UHC / Camden Coalition (seed 002): a guaranteed fixed annual payment plus 40-50 percent of the
+# savings net of it, the percentage set by seven quality metrics. Amounts illustrative.
+billing: {{mode: invoice}}
+terms:
+  - id: guaranteed
+    model: fixed_price
+    mlr: medical
+    total: "450000.00"
+    installments:
+      - {{due: {q[1]}, amount: "112500.00"}}
+      - {{due: {q[2]}, amount: "112500.00"}}
+      - {{due: {q[3]}, amount: "112500.00"}}
+      - {{due: {q[4]}, amount: "112500.00"}}
+  - id: savings
+    model: shared_savings
+    net_of_terms: [guaranteed]
+    sharing: {{min_percent: 40, max_percent: 50, metrics_total: 7}}
+    quality_metrics:
+      - {{metric: patient_satisfaction, target: 85}}
+      - {{metric: followup_7_days_percent, target: 60}}
+      - {{metric: prenatal_care_initiation_percent, target: 80}}
+      - {{metric: breast_cancer_screening_percent, target: 70}}
+      - {{metric: cervical_cancer_screening_percent, target: 70}}
+      - {{metric: colorectal_cancer_screening_percent, target: 60}}
+      - {{metric: ed_visits_per_1000, target: 900, direction: at_most}}
+    minimum_savings_rate_percent: 2
+    cap_percent_of_projected: 10
+"""
+    if key == "outcome_based":
+        return head + """\
+# Buckeye / Northwest Ohio Pathways Community HUB (seed 002): pay per confirmed engagement (home
+# visit) and outcome-based units per completed pathway, about half each. Weights and rates illustrative.
+terms:
+  - id: hub
+    model: outcome_based
+    engagement_rate: "150.00"
+    obu_rate: "60.00"
+    target_engagement_percent: 50
+    pathways:
+      - {pathway: food security, obu: 2}
+      - {pathway: housing, obu: 4}
+      - {pathway: medical home, obu: 2}
+      - {pathway: social service referral, obu: 1}
+      - {pathway: medication management, obu: 2}
+"""
+    raise KeyError(key)
 
 
 def _d(day: date, months: int = 0, days: int = 0) -> str:
@@ -517,17 +586,17 @@ def build(ctx: DemoContext) -> None:
             services_covered=[schemas.ServiceCovered(name=x["name"], need_domain=x["need_domain"],
                                                      service_code=x["service_code"], unit=x["unit"])
                               for x in spec["services"]],
-            payment_terms_yaml=PAYMENT_TERMS[spec["key"]],
+            payment_terms_yaml=payment_terms(spec["key"], spec["start"], st["plan_name"], names[spec["counterparty"]]),
             scope_of_work=schemas.ScopeOfWork.model_validate(_sow(anchor, spec)),
         )
         c = service.create(s, plan, data, effective_date=spec["start"])
         made[spec["key"]] = c
-        _walk_phases(s, plan, c, spec, ctx.today)
+        _walk_phases(s, plan, c, spec, ctx.today, st)
         ctx.advance(1)
     st["contract_ids"] = {k: c.id for k, c in made.items()}
 
 
-def _walk_phases(s, plan, c, spec, today: date) -> None:
+def _walk_phases(s, plan, c, spec, today: date, st: dict) -> None:
     """Move the contract along the lifecycle to its demo phase, the way a team would."""
     target = spec["phase"]
     if target == rules.Phase.SHARED_VISION:
@@ -541,7 +610,10 @@ def _walk_phases(s, plan, c, spec, today: date) -> None:
     for t in c.tasks:
         if launched:
             status = "done" if t.required else "waived"
-            reason = "Not needed: the partner had cash on hand" if status == "waived" else None
+            reason = None
+            if status == "waived":
+                reason = ("No licensed staff are required by this scope of work" if t.kind == "credentialing"
+                          else "Not needed: the partner had cash on hand for start-up")
         else:  # pre-launch: some done, the workflow tests still open (launch is blocked)
             status = "done" if t.kind in ("credentialing", "staff_training", "data_security_review") else (
                 "in_progress" if t.kind == "technology_onboarding" else "open")
@@ -552,8 +624,10 @@ def _walk_phases(s, plan, c, spec, today: date) -> None:
     service.change_phase(s, plan, c.id, rules.Phase.IMPLEMENTATION, "Launched")
     if spec["key"] == "fee_for_service":
         # MARC's phased implementation: invoices first, then individual member claims (seed 002).
-        terms = PAYMENT_TERMS["fee_for_service"].replace("billing: invoice", "billing: member_claims").replace(
-            "phase one - invoices with a stated number of services", "phase two - individual member claims")
+        from socialcare.directory.models import Organization
+
+        partner = s.get(Organization, c.counterparty_id)
+        terms = payment_terms("fee_for_service_claims", spec["start"], st["plan_name"], partner.name, partner)
         service.amend(s, plan, c.id, schemas.Amendment(
             reason="Phase two: MARC-style move from invoices to individual member claims after six months.",
             effective_date=add_months(spec["start"], 6), payment_terms_yaml=terms))

@@ -151,8 +151,8 @@ def _leaf(c, as_of: date) -> tuple[str, ColumnElement[bool]]:
     raise TypeError(f"unknown criterion {c!r}")  # pragma: no cover - the schema forbids it
 
 
-def compile_rule(rule: schemas.RuleGroup, as_of: date) -> tuple[ColumnElement[bool], list[Node]]:
-    """The rule as one boolean expression over Member, and every node (for failed-criterion counts)."""
+def _walk(rule: schemas.RuleGroup, leaf_value, as_of: date) -> tuple[ColumnElement[bool], list[Node]]:
+    """Combine the tree with and/or; ``leaf_value(key, expr)`` gives the expression used for each leaf."""
     nodes: list[Node] = []
 
     def walk(node, key: str, depth: int) -> ColumnElement[bool]:
@@ -166,12 +166,18 @@ def compile_rule(rule: schemas.RuleGroup, as_of: date) -> tuple[ColumnElement[bo
         label, expr = _leaf(node, as_of)
         if node.negate:
             label, expr = "Not: " + label[0].lower() + label[1:], not_(expr)
-        nodes.append(Node(key, depth, label, node.kind, expr))
-        return expr
+        value = leaf_value(key, expr)
+        nodes.append(Node(key, depth, label, node.kind, value))
+        return value
 
     expr = walk(rule, "", 0)
     nodes.sort(key=lambda n: [int(x) for x in n.key.split(".")])
     return expr, nodes
+
+
+def compile_rule(rule: schemas.RuleGroup, as_of: date) -> tuple[ColumnElement[bool], list[Node]]:
+    """The rule as one boolean expression over Member, and every node (for failed-criterion counts)."""
+    return _walk(rule, lambda _key, expr: expr, as_of)
 
 
 def enrolled_on(as_of: date) -> ColumnElement[bool]:
@@ -185,7 +191,8 @@ def enrolled_on(as_of: date) -> ColumnElement[bool]:
 
 def eligible_where(plan_id: int, rule: schemas.RuleGroup | None, as_of: date) -> ColumnElement[bool]:
     expr = compile_rule(rule, as_of)[0] if rule is not None else true()
-    return and_(Member.plan_id == plan_id, enrolled_on(as_of), expr)
+    # cheap column tests first, the enrollment EXISTS last
+    return and_(Member.plan_id == plan_id, expr, enrolled_on(as_of))
 
 
 def _flag(expr: ColumnElement[bool]):
@@ -193,23 +200,42 @@ def _flag(expr: ColumnElement[bool]):
 
 
 def counts_select(plan_id: int, rule: schemas.RuleGroup | None, as_of: date) -> tuple[Select, list[Node]]:
-    """One scan of the plan's roster: roster size, enrolled, eligible, and members failing each node."""
-    enrolled = enrolled_on(as_of)
+    """One scan of the plan's roster: roster size, enrolled, eligible, and members failing each node.
+
+    Each criterion is evaluated once per member into a 0/1 flag (a MATERIALIZED CTE, so neither
+    SQLite's flattener nor PostgreSQL's inliner re-evaluates the EXISTS subqueries for every count);
+    groups and the whole rule are then combined from the flags.
+    """
+    leaves: dict[str, ColumnElement[bool]] = {}
+
+    def collect(key, expr):
+        leaves[key] = expr
+        return expr
+
+    if rule is not None:
+        _walk(rule, collect, as_of)
+    flag_cols = [_flag(enrolled_on(as_of)).label("enrolled")]
+    flag_cols += [_flag(expr).label(f"f_{key.replace('.', '_')}") for key, expr in leaves.items()]
+    flags = (
+        select(*flag_cols).select_from(Member).where(Member.plan_id == plan_id)
+        .cte("criterion_flags").prefix_with("MATERIALIZED")
+    )
     if rule is None:
         expr, nodes = true(), []
     else:
-        expr, nodes = compile_rule(rule, as_of)
+        expr, nodes = _walk(rule, lambda key, _e: flags.c[f"f_{key.replace('.', '_')}"] == 1, as_of)
+    enrolled = flags.c.enrolled == 1
     cols = [
         func.count().label("roster"),
-        func.coalesce(func.sum(_flag(enrolled)), 0).label("enrolled"),
+        func.coalesce(func.sum(flags.c.enrolled), 0).label("enrolled"),
         func.coalesce(func.sum(_flag(and_(enrolled, expr))), 0).label("eligible"),
     ]
     # Failures are counted among enrolled members: they are the ones the rule decides about.
     cols += [
-        func.coalesce(func.sum(case((and_(enrolled, not_(n.expr)), 1), else_=0)), 0).label(f"n{i}")
+        func.coalesce(func.sum(_flag(and_(enrolled, not_(n.expr)))), 0).label(f"n{i}")
         for i, n in enumerate(nodes)
     ]
-    return select(*cols).select_from(Member).where(Member.plan_id == plan_id), nodes
+    return select(*cols).select_from(flags), nodes
 
 
 # ---- prioritization ----------------------------------------------------------------------------

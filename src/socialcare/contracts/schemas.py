@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -105,7 +105,7 @@ class PrimaryCareProvider(Doc):
 
 
 Criterion = Annotated[
-    Union[Geography, Age, ClinicalCondition, SocialNeed, HealthRisk, InsuranceType, PrimaryCareProvider],
+    Geography | Age | ClinicalCondition | SocialNeed | HealthRisk | InsuranceType | PrimaryCareProvider,
     Field(discriminator="kind"),
 ]
 
@@ -114,7 +114,7 @@ class RuleGroup(Doc):
     kind: Literal["group"] = "group"
     op: Literal["and", "or"] = "and"
     label: str | None = None
-    rules: list[Annotated[Union[Criterion, RuleGroup], Field(discriminator="kind")]] = Field(min_length=1)
+    rules: list[Annotated[Criterion | RuleGroup, Field(discriminator="kind")]] = Field(min_length=1)
 
 
 class RankCriterion(Doc):

@@ -363,9 +363,8 @@ def create_selection(session: Session, principal: Principal, contract_id: int,
     rank_by = req.rank_by if req.rank_by is not None else prio.rank_by
     strata = req.proportional_strata if req.proportional_strata is not None else prio.proportional_strata
     as_of = req.as_of or today()
-    _roster, _enrolled, eligible, _nodes = repo.eligibility_counts(session, c.plan_id, rule, as_of)
     sel = MemberSelection(
-        contract_id=c.id, contract_version=c.current_version, as_of=as_of, eligible_count=eligible,
+        contract_id=c.id, contract_version=c.current_version, as_of=as_of, eligible_count=0,
         selected_count=0, cap=cap, status="draft", created_by=principal.username,
         settings={"rank_by": [r.model_dump() for r in rank_by], "proportional_strata": list(strata)},
     )
@@ -374,6 +373,8 @@ def create_selection(session: Session, principal: Principal, contract_id: int,
     stmt = elig.selection_select(c.plan_id, rule, as_of, cap=cap, rank_by=rank_by, strata=list(strata))
     sel.selected_count = repo.insert_selection_members(session, sel.id, stmt)
     sel.strata = repo.strata_report(session, c.plan_id, rule, as_of, sel.id)
+    # every eligible member falls in exactly one county: the report's total is the eligible count
+    sel.eligible_count = eligible = sum(x["eligible"] for x in sel.strata if x["dimension"] == "county")
     audit.record(session, principal, "contract.selection.create", object_type="contract", object_id=c.id,
                  detail={"selection": sel.id, "eligible": eligible, "selected": sel.selected_count, "cap": cap})
     session.flush()

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 8 * 3600
     cookie_secure: bool = Field(default=False, description="set true behind HTTPS")
     small_cell_threshold: int = Field(default=11, description="counts below this are suppressed outside the plan")
+    analytics_data_dir: Path | None = Field(
+        default=None,
+        description="claims data sets for shared savings, one folder each (claims/, eligibility/, "
+        "program.parquet, manifest.json); default <data_dir>/claims. Pages and API read nothing outside it",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -34,6 +39,10 @@ class Settings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.data_dir / 'socialcare.db').resolve()}"
+
+    @property
+    def claims_dir(self) -> Path:
+        return self.analytics_data_dir or self.data_dir / "claims"
 
 
 @lru_cache

@@ -172,9 +172,9 @@ def build_demo(
                     try:
                         module.build(ctx)
                         session.commit()
-                    except SocialcareError:
+                    except SocialcareError as exc:
                         session.rollback()
-                        raise
+                        raise SocialcareError(f"The demo step '{name}' ({module.__name__}) failed: {exc}") from exc
                     except Exception as exc:
                         session.rollback()
                         raise RuntimeError(f"demo step '{name}' ({module.__name__}) failed: {exc}") from exc

@@ -89,3 +89,67 @@ def check_member_story(
             continue
         findings.append(StoryFinding("identifier", token, f"'{token}' looks like an identifier; remove it."))
     return findings
+
+
+# ---- the template's participants and agenda (seed 002, "Template: Joint operating committee meetings") ----
+
+PARTICIPANT_ROLES: dict[str, tuple[str, bool]] = {
+    # key: (label, core team?)
+    "administrative_lead": ("Administrative lead", True),
+    "programmatic_lead": ("Programmatic lead", True),
+    "frontline_staff": ("Frontline staff", False),
+    "medical_leadership": ("Medical leadership", False),
+    "executive_sponsor": ("Executive sponsor", False),
+    "cch_staff": ("Community care hub (CCH) staff", False),
+    "technology_compliance": ("Technology and compliance staff", False),
+    "data_analytics": ("Data and analytics", False),
+}
+
+AGENDA: tuple[tuple[str, str], ...] = (
+    ("member_story", "Member story"),
+    ("data_presentation", "Data presentation"),
+    ("process_improvements", "Process improvements and program updates"),
+    ("organizational_updates", "Organizational updates"),
+)
+
+# The template's topic areas and questions for "Process improvements and program updates".
+PROCESS_QUESTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    ("member_engagement", "Member engagement", (
+        ("who_assigns", "Who is identifying and assigning members?"),
+        ("how_engaged", "How are members being engaged in services?"),
+        ("communication", "What are areas of improvement for member communication processes?"),
+        ("higher_engagement", "What are areas of improvement or methods for driving higher engagement?"),
+        ("marketing", "How can program marketing to members be adapted or improved?"),
+    )),
+    ("workflow", "Workflow enhancements", (
+        ("bottlenecks", "Where are there bottlenecks in workflows between the CBO and health plan staff?"),
+        ("escalation_pathway", "What areas of the escalation pathway should be made more effective?"),
+    )),
+    ("status_updates", "Status updates", (
+        ("progress", "What progress has been made on the program or member concerns discussed in previous meetings?"),
+    )),
+    ("emerging_opportunities", "Emerging opportunities", (
+        ("unexpected_outcomes", "What are unexpected outcomes of the program that can be turned into future work?"),
+    )),
+)
+PROCESS_QUESTION_KEYS = frozenset(q for _, _, qs in PROCESS_QUESTIONS for q, _ in qs)
+
+CADENCES = {"monthly": "Monthly", "biweekly": "Every two weeks", "quarterly": "Quarterly"}
+MEETING_STATUSES = {"planned": "Planned", "held": "Held", "sent": "Notes sent"}
+ACTION_STATUSES = {"open": "Open", "done": "Done", "dropped": "Dropped"}
+CONSENT_METHODS = ("verbal", "written", "electronic")
+
+STORY_GUIDANCE = (
+    "Receive consent from the member to share their story at the gathering.",
+    "Keep the member's identity anonymous.",
+    "Use person-first, strengths-based language to describe the member and current situation.",
+    "Take this as an opportunity to demonstrate the member's role in the community and the relationship "
+    "they have cultivated with their care team.",
+    "Anchor the story in how the program helped facilitate health improvements for the member.",
+)
+
+
+def carried_over(action_status: str, opened_on: date, closed_on: date | None, meeting_on: date) -> bool:
+    """An action item appears on a meeting's agenda if opened before it and not closed before it."""
+    return opened_on < meeting_on and (closed_on is None or closed_on >= meeting_on) and (
+        action_status == "open" or closed_on is not None)

@@ -1,0 +1,1 @@
+"""Service delivery: service records, care episodes, pathways, engagements, flexible fund disbursements."""

@@ -1,0 +1,108 @@
+"""Consent, Condition (Z codes), Observation and QuestionnaireResponse (screenings), Goal and Procedure
+(the Task's resulting activity): kept as exchanged, tied to the member they are about, and shown
+only to organizations that may see that member (consent-gated like the member record itself).
+
+A Condition with an ICD-10-CM code is also added to the member's conditions; a Consent naming an
+Organization as recipient (provision.actor) records the member's consent to share with it
+(referrals.service.grant_consent), which is what opens the member to that organization.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from socialcare.interop.fhir import store
+from socialcare.interop.fhir.base import FhirError, new_id, parse, ref_parts, to_json, with_meta
+from socialcare.interop.fhir.directory import member_for_reference
+from socialcare.interop.models import FhirResource
+from socialcare.members.models import MemberCondition
+from socialcare.security import audit
+from socialcare.security.principal import Principal
+from socialcare.security.sharing import member_visibility
+
+CLINICAL = ("Consent", "Condition", "Observation", "QuestionnaireResponse", "Goal", "Procedure")
+ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
+
+
+def subject_reference(res) -> tuple[str | None, str]:
+    rtype = res.get_resource_type()
+    if rtype == "Consent":
+        return (res.patient.reference if res.patient else None), "Consent.patient"
+    return (res.subject.reference if getattr(res, "subject", None) else None), f"{rtype}.subject"
+
+
+def save(session: Session, principal: Principal, body: dict, fid: str | None, expected: str) -> dict:
+    principal.require("referrals:read")
+    res = parse(body, expected)
+    reference, expression = subject_reference(res)
+    if not reference:
+        raise FhirError(f"A {expected} must say which patient it is about.", expression=expression)
+    member = member_for_reference(session, principal, reference, expression)
+    fid = fid or new_id()
+    existing = store.record(session, expected, fid)
+    if existing is not None and existing.member_id != member.id:
+        raise FhirError(f"{expected}/{fid} is about another patient.", expression=expression, status_code=409,
+                        code="conflict")
+    out = to_json(res)
+    out["id"] = fid
+    rec = store.save(session, expected, fid, out, organization_id=principal.org_id, member_id=member.id)
+    if expected == "Condition":
+        _add_condition(session, member.id, res)
+    if expected == "Consent":
+        _grant(session, principal, member.id, res)
+    audit.record(session, principal, f"fhir.{expected.lower()}.write", object_type=expected, object_id=fid,
+                 member_id=member.id)
+    return with_meta(out, rec.version_id, rec.last_updated)
+
+
+def _add_condition(session: Session, member_id: int, res) -> None:
+    for c in (res.code.coding if res.code else []) or []:
+        if c.system == ICD10 and c.code:
+            code = c.code if "." in c.code or len(c.code) <= 3 else f"{c.code[:3]}.{c.code[3:]}"
+            have = session.scalar(select(MemberCondition.id).where(MemberCondition.member_id == member_id,
+                                                                   MemberCondition.icd10_code == code))
+            if have is None:
+                session.add(MemberCondition(member_id=member_id, icd10_code=code[:10]))
+    session.flush()
+
+
+def _grant(session: Session, principal: Principal, member_id: int, res) -> None:
+    if res.status != "active" or not res.provision:
+        return
+    from socialcare.referrals import service as referrals
+
+    for actor in res.provision.actor or []:
+        rtype, fid = ref_parts(actor.reference.reference if actor.reference else None)
+        if rtype != "Organization":
+            continue
+        org_id = store.local_id(session, "Organization", fid, "organization")
+        if org_id is not None and org_id != principal.org_id:
+            referrals.grant_consent(session, principal, member_id=member_id, organization_id=org_id,
+                                    scope="referral", method="written")
+
+
+def read(session: Session, principal: Principal, rtype: str, fid: str) -> dict:
+    rec = store.record(session, rtype, fid)
+    if rec is None:
+        raise FhirError(f"{rtype}/{fid} is not on this server.", status_code=404, code="not-found")
+    from socialcare.interop.fhir.directory import visible_member
+
+    visible_member(session, principal, rec.member_id, "member.read")
+    return with_meta(dict(rec.body), rec.version_id, rec.last_updated)
+
+
+def search(session: Session, principal: Principal, rtype: str, patient: str | None, limit: int) -> tuple[list[dict], int]:
+    from socialcare.members.models import Member
+
+    stmt = select(FhirResource).where(
+        FhirResource.resource_type == rtype,
+        FhirResource.member_id.in_(select(Member.id).where(member_visibility(principal))),
+    )
+    if patient:
+        mid = store.local_id(session, "Patient", ref_parts(patient if "/" in patient else f"Patient/{patient}")[1], "member")
+        stmt = stmt.where(FhirResource.member_id == mid)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(session.scalars(stmt.order_by(FhirResource.id).limit(limit)))
+    audit.record_member_reads(session, principal, sorted({r.member_id for r in rows}), action="member.read")
+    return [with_meta(dict(r.body), r.version_id, r.last_updated) for r in rows], total

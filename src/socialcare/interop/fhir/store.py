@@ -1,0 +1,65 @@
+"""FHIR ids <-> socialcare rows, and the resources kept as exchanged.
+
+A resource socialcare created has the row id as its FHIR id ("Organization/12"). A resource that
+came from outside keeps the id it came with ("Organization/SDOHCC-OrganizationClinicExample"):
+``fhir_resource`` maps it to the row and keeps its JSON, so elements socialcare does not model
+(extensions, a PractitionerRole requester, display texts) survive the round trip.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from socialcare.core.clock import utcnow
+from socialcare.interop.models import FhirResource
+
+
+def record(session: Session, rtype: str, fhir_id: str) -> FhirResource | None:
+    return session.scalar(select(FhirResource).where(FhirResource.resource_type == rtype,
+                                                     FhirResource.fhir_id == fhir_id))
+
+
+def for_local(session: Session, rtype: str, local_type: str, local_id: int) -> FhirResource | None:
+    return session.scalar(select(FhirResource).where(
+        FhirResource.resource_type == rtype, FhirResource.local_type == local_type, FhirResource.local_id == local_id,
+    ).order_by(FhirResource.id))
+
+
+def fhir_id(session: Session, rtype: str, local_type: str, local_id: int | None) -> str | None:
+    if local_id is None:
+        return None
+    rec = for_local(session, rtype, local_type, local_id)
+    return rec.fhir_id if rec else str(local_id)
+
+
+def local_id(session: Session, rtype: str, fid: str | None, local_type: str) -> int | None:
+    """The row a FHIR id stands for: a mapped id first, else our own numeric id."""
+    if not fid:
+        return None
+    rec = record(session, rtype, fid)
+    if rec is not None:
+        return rec.local_id if rec.local_type == local_type else None
+    return int(fid) if fid.isdigit() else None
+
+
+def save(session: Session, rtype: str, fid: str, body: dict, *, organization_id: int | None = None,
+         member_id: int | None = None, local_type: str | None = None, local_id: int | None = None) -> FhirResource:
+    """Insert or update (new version) the kept JSON of a resource."""
+    rec = record(session, rtype, fid)
+    now = utcnow()
+    if rec is None:
+        rec = FhirResource(resource_type=rtype, fhir_id=fid, version_id=1, body=body, last_updated=now,
+                           organization_id=organization_id, member_id=member_id, local_type=local_type,
+                           local_id=local_id)
+        session.add(rec)
+    else:
+        rec.body = body
+        rec.version_id += 1
+        rec.last_updated = now
+        if member_id is not None:
+            rec.member_id = member_id
+        if local_type is not None:
+            rec.local_type, rec.local_id = local_type, local_id
+    session.flush()
+    return rec

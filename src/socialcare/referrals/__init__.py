@@ -1,0 +1,1 @@
+"""Closed-loop referrals plan -> hub -> CBO: lifecycle, consent, routing, batches, timeliness, escalations."""

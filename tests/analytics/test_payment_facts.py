@@ -1,0 +1,81 @@
+"""The hand-off from the shared-savings report to the payments engine: the report's figures settle a
+``shared_savings`` term, and savings the difference-in-differences does not support are refused."""
+
+from __future__ import annotations
+
+import textwrap
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+import yaml
+
+from socialcare.analytics import savings as sv
+from socialcare.analytics.synth import SynthSpec, generate
+from socialcare.core.errors import InvalidInput
+from tests.analytics.conftest import params_from
+
+payments = pytest.importorskip("socialcare.payments")
+
+TERMS = textwrap.dedent(
+    """
+    version: 1
+    contract: Plan x Camden-style hub
+    terms:
+      - id: savings
+        model: shared_savings
+        guaranteed_payment: "20000.00"
+        sharing: {min_percent: 40, max_percent: 50, metrics_total: 5}
+        minimum_savings_rate_percent: 1
+    """
+)
+
+
+def _report(tmp_path_factory, members, seed, effect):
+    out = tmp_path_factory.mktemp(f"pay{members}")
+    manifest = generate(SynthSpec(members=members, seed=seed, effect=effect), out)
+    params = params_from(manifest, trend="0.05", bootstrap=300, quality_metrics_met=4, quality_metrics_total=5,
+                         guaranteed_payments="20000")
+    return sv.run(out / "claims", out / "eligibility", params, program_path=out / "program.parquet")
+
+
+@pytest.fixture(scope="module")
+def supported(tmp_path_factory):
+    """3,000 members with a strong planted effect: significant savings."""
+    return _report(tmp_path_factory, 3000, 32, 0.6)
+
+
+@pytest.fixture(scope="module")
+def unsupported(tmp_path_factory):
+    """400 members: positive contract savings, but a DiD interval that includes zero."""
+    return _report(tmp_path_factory, 400, 21, 0.3)
+
+
+def _settle(facts: dict):
+    terms = payments.parse_terms(TERMS, "terms.yaml")
+    return payments.settle(terms, payments.build_facts([("facts.yaml", yaml.safe_dump(facts))], []), "2025")
+
+
+def test_supported_savings_settle_the_shared_savings_term(supported):
+    r = supported
+    assert r.savings_supported and r.gross_savings > 20000
+    facts = sv.to_payment_facts(r, "savings")
+    assert facts == {"tcoc": {"savings": {"projected_tcoc": str(r.projected_tcoc), "actual_tcoc": str(r.actual_tcoc),
+                                          "member_months": r.performance_member_months, "quality_metrics_met": 4}}}
+    statement = _settle(facts)
+    # (projected − actual − the TERM's guaranteed payment, netted once) × (40 % + 10 % × 4/5 metrics)
+    expected = ((r.projected_tcoc - r.actual_tcoc - Decimal("20000")) * Decimal("0.48")).quantize(
+        Decimal("0.01"), ROUND_HALF_UP)
+    assert statement.by_term()["savings"] == expected
+    line = next(ln for ln in statement.lines if ln.term_id == "savings" and ln.paid)
+    assert line.inputs["projected_tcoc"] == r.projected_tcoc and line.inputs["actual_tcoc"] == r.actual_tcoc
+
+
+def test_savings_the_did_does_not_support_are_not_paid_out(unsupported):
+    r = unsupported
+    assert r.gross_savings > 0 and not r.did.significant
+    with pytest.raises(InvalidInput) as exc:
+        sv.to_payment_facts(r, "savings")
+    assert exc.value.problems[0].field == "tcoc.savings"
+    # the joint operating committee may decide to settle anyway: then the engine pays by the terms
+    statement = _settle(sv.to_payment_facts(r, "savings", allow_unsupported=True))
+    assert statement.by_term()["savings"] > 0
