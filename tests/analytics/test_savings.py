@@ -4,7 +4,6 @@ and give the same figures on DuckDB, on Spark, from CSV and in a plain pandas re
 from __future__ import annotations
 
 import importlib.util
-import time
 from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
@@ -176,15 +175,12 @@ def test_duckdb_and_spark_give_the_same_figures(small, spark_con):
     data, manifest = small
     params = params_from(manifest, guaranteed_payments="40000", minimum_savings_rate="0.02", bootstrap=200)
     duck = _run(data, params)
-    t = time.perf_counter()
     spark = _run(data, params, con=spark_con)
-    elapsed = time.perf_counter() - t
     assert spark.engine == "spark" and duck.engine == "duckdb"
     skip = {"engine", "sql", "seconds"}
     a = {k: v for k, v in asdict(duck).items() if k not in skip}
     b = {k: v for k, v in asdict(spark).items() if k not in skip}
     assert a == b
-    assert elapsed < 90, f"Spark parity took {elapsed:.1f} s"  # ~25-35 s on 2 cores
 
 
 def test_unknown_engine_is_refused():

@@ -48,6 +48,9 @@ def test_contract_pages_for_the_plan_and_the_counterparty(db, parties, setup, cl
     assert page.status_code == 200 and c.name in page.text
     detail = admin.get(f"/contracts/{c.id}")
     assert "Shared vision" in detail.text and "Move the partnership forward" in detail.text
+    r = admin.post(f"/contracts/{c.id}/vision", data={"vision": "Meals for every discharged member",
+                                                       "csrf_token": csrf_from(detail.text)})
+    assert r.status_code == 200 and "Meals for every discharged member" in r.text
     r = admin.post(f"/contracts/{c.id}/phase", data={"to_phase": "scoping", "csrf_token": csrf_from(detail.text)})
     assert r.status_code == 200 and "now in Scoping" in r.text
     checklist = admin.get(f"/contracts/{c.id}/checklist")
@@ -62,6 +65,9 @@ def test_contract_pages_for_the_plan_and_the_counterparty(db, parties, setup, cl
     assert "Move the partnership forward" not in hub.get(f"/contracts/{c.id}").text
     assert client_factory("w_other").get(f"/contracts/{c.id}").status_code == 404
     assert client_factory("w_cbo").get("/contracts").status_code == 200
+    hub_token = csrf_from(hub.get(f"/contracts/{c.id}").text)
+    refused = hub.post(f"/contracts/{c.id}/vision", data={"vision": "x", "csrf_token": hub_token})
+    assert refused.status_code == 403 and "contracts:write" in refused.text
 
 
 def test_scope_editor_saves_a_version_and_reports_bad_fields(db, parties, setup, client_factory):  # noqa: F811
@@ -126,3 +132,23 @@ def test_api(db, parties, setup, client_factory):  # noqa: F811
     new = client.post("/api/v1/contracts", headers=admin, json={
         "name": "Rides", "counterparty_id": parties.cbo.id, "start_date": "2026-01-01", "end_date": "2025-01-01"})
     assert new.status_code == 422 and any(p["field"] == "end_date" for p in new.json()["problems"])
+
+
+def test_cli_checklist_eligibility_and_launch_block(db, parties, setup, tmp_path):
+    from typer.testing import CliRunner
+
+    from socialcare.cli.main import app as cli
+
+    users, c = setup
+    runner = CliRunner()
+    r = runner.invoke(cli, ["contracts", "checklist", str(c.id), "--as", "w_admin", "--pdf", str(tmp_path / "c.pdf")])
+    assert r.exit_code == 0, r.output
+    assert "All Yes." in r.output and (tmp_path / "c.pdf").read_bytes().startswith(b"%PDF")
+    r = runner.invoke(cli, ["contracts", "eligibility", str(c.id), "--as", "w_hub", "--as-of", AS_OF.isoformat()])
+    assert r.exit_code == 0 and "eligible 4" in r.output
+    runner.invoke(cli, ["contracts", "phase", str(c.id), "scoping", "--as", "w_admin"])
+    runner.invoke(cli, ["contracts", "phase", str(c.id), "pre_launch", "--as", "w_admin"])
+    r = runner.invoke(cli, ["contracts", "phase", str(c.id), "implementation", "--as", "w_admin"])
+    assert r.exit_code == 1 and "Launch is blocked" in r.output
+    r = runner.invoke(cli, ["contracts", "prioritize", str(c.id), "--as", "w_hub"])
+    assert r.exit_code == 1  # member lists are for the plan

@@ -181,7 +181,10 @@ def compile_rule(rule: schemas.RuleGroup, as_of: date) -> tuple[ColumnElement[bo
 
 
 def enrolled_on(as_of: date) -> ColumnElement[bool]:
-    """The member has an enrollment span covering the date (members who left the plan are not eligible)."""
+    """The member has an enrollment span covering the date (members who left the plan are not eligible).
+
+    A correlated EXISTS, not IN (subquery): PostgreSQL hashes an IN set only when it fits work_mem and
+    otherwise rescans it for every member, while EXISTS is an index probe on both databases."""
     return exists().where(
         EnrollmentSpan.member_id == Member.id,
         EnrollmentSpan.start_date <= as_of,
@@ -214,10 +217,20 @@ def counts_select(plan_id: int, rule: schemas.RuleGroup | None, as_of: date) -> 
 
     if rule is not None:
         _walk(rule, collect, as_of)
-    flag_cols = [_flag(enrolled_on(as_of)).label("enrolled")]
+    # Enrollment as a join with the set of enrolled ids (one hash or index build), not a probe per member.
+    enrolled_ids = (
+        select(EnrollmentSpan.member_id)
+        .where(EnrollmentSpan.start_date <= as_of,
+               or_(EnrollmentSpan.end_date.is_(None), EnrollmentSpan.end_date >= as_of))
+        .distinct()
+        .subquery("enrolled_ids")
+    )
+    flag_cols = [case((enrolled_ids.c.member_id.is_not(None), 1), else_=0).label("enrolled")]
     flag_cols += [_flag(expr).label(f"f_{key.replace('.', '_')}") for key, expr in leaves.items()]
     flags = (
-        select(*flag_cols).select_from(Member).where(Member.plan_id == plan_id)
+        select(*flag_cols)
+        .select_from(Member.__table__.outerjoin(enrolled_ids, enrolled_ids.c.member_id == Member.id))
+        .where(Member.plan_id == plan_id)
         .cte("criterion_flags").prefix_with("MATERIALIZED")
     )
     if rule is None:

@@ -110,6 +110,13 @@ def change_phase(request: Request, contract_id: int, db: DbSession, principal: P
                     kind="success", request=request)
 
 
+@router.post("/contracts/{contract_id}/vision", dependencies=[Depends(csrf_protect)])
+def update_vision(request: Request, contract_id: int, db: DbSession, principal: Principal = Writer,
+                  vision: str = Form("")):
+    service.update_vision(db, principal, contract_id, vision)
+    return redirect(f"/contracts/{contract_id}", flash="Shared vision saved.", kind="success", request=request)
+
+
 @router.post("/contracts/{contract_id}/tasks/{task_id}", dependencies=[Depends(csrf_protect)])
 def update_task(request: Request, contract_id: int, task_id: int, db: DbSession, principal: Principal = Reader,
                 status: str = Form(...), waived_reason: str = Form("")):

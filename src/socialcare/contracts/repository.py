@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, false, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, false, func, insert, literal, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from socialcare.contracts import eligibility as elig
@@ -80,7 +80,14 @@ def counts_by_phase(session: Session, principal: Principal) -> dict[str, int]:
 # ---- eligibility and selections ----------------------------------------------------------------
 
 
+def _no_jit(session: Session) -> None:
+    """PostgreSQL would JIT-compile these one-off scans, which costs seconds and saves nothing."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+
+
 def eligibility_counts(session: Session, plan_id: int, rule: schemas.RuleGroup | None, as_of: date):
+    _no_jit(session)
     stmt, nodes = elig.counts_select(plan_id, rule, as_of)
     row = session.execute(stmt).one()
     failed = [int(row[3 + i] or 0) for i in range(len(nodes))]
@@ -89,6 +96,7 @@ def eligibility_counts(session: Session, plan_id: int, rule: schemas.RuleGroup |
 
 def insert_selection_members(session: Session, selection_id: int, select_stmt) -> int:
     """INSERT ... SELECT the prioritized members: the database ranks and writes them, no Python loop."""
+    _no_jit(session)
     sub = select_stmt.subquery("picked")
     stmt = insert(SelectedMember).from_select(
         ["selection_id", "member_id", "rank", "stratum"],

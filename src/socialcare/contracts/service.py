@@ -185,6 +185,16 @@ def amend(session: Session, principal: Principal, contract_id: int, data: schema
     return new
 
 
+def update_vision(session: Session, principal: Principal, contract_id: int, vision: str) -> Contract:
+    """The shared vision, in the parties' words (not a contract term: no new version)."""
+    _require_plan_writer(principal)
+    c = repo.get_contract(session, principal, contract_id)
+    c.vision = vision.strip()
+    audit.record(session, principal, "contract.vision", object_type="contract", object_id=c.id)
+    session.flush()
+    return c
+
+
 # ---- lifecycle ---------------------------------------------------------------------------------
 
 

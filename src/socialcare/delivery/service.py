@@ -194,6 +194,13 @@ def record_services_bulk(session: Session, principal: Principal, rows: list[rule
         for i in range(0, len(ids), 5000):
             visible.update(session.execute(select(Member.id, Member.plan_id).where(
                 Member.id.in_(ids[i:i + 5000]), member_visibility(principal))).tuples().all())
+    ref_ids = {r.referral_id for r in rows if r.referral_id is not None}
+    own_refs: dict[int, int] = {}
+    if ref_ids:
+        from socialcare.referrals.models import Referral
+
+        own_refs = dict(session.execute(select(Referral.id, Referral.member_id).where(
+            Referral.id.in_(ref_ids), Referral.owner_org_id == principal.org_id)).tuples().all())
     problems: list[Problem] = []
     values = []
     for n, r in enumerate(rows):
@@ -208,6 +215,10 @@ def record_services_bulk(session: Session, principal: Principal, rows: list[rule
         if r.member_id is not None and r.member_id not in visible:
             problems.append(Problem("this member is not shared with your organization", field="member_id", row=row,
                                     file=file))
+            continue
+        if r.referral_id is not None and own_refs.get(r.referral_id) != r.member_id:
+            problems.append(Problem(f"referral {r.referral_id} is not one your organization holds for this member",
+                                    field="referral_id", row=row, file=file))
             continue
         if ps:
             continue

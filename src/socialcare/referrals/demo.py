@@ -64,6 +64,10 @@ REFERRAL_COLS = [
     "service_due_at", "accepted_at", "routed_at", "first_outreach_at", "contacted_at", "enrolled_at",
     "service_started_at", "closed_at", "updated_at",
 ]
+SCREENING_COLS = ["id", "member_id", "plan_id", "organization_id", "referral_id", "instrument", "panel_loinc", "status",
+                  "data_absent_reason", "screened_at", "screened_by_user_id", "screened_by", "safety_score",
+                  "hvs_result", "positive_domains", "note", "created_at"]
+ANSWER_COLS = ["screening_id", "item_loinc", "answer_code", "value_int", "positive", "domain", "data_absent_reason"]
 EVENT_COLS = ["referral_id", "at", "kind", "action", "from_status", "to_status", "business_step", "channel",
               "result", "note", "detail", "user_id", "username", "org_id", "version"]
 
@@ -108,6 +112,7 @@ def _step(ref: Ref, action: str, at: datetime, actor: Actor, side: str, *, chann
     """Apply one action exactly as the service would (validated by rules.apply)."""
     out = rules.apply(action, ref.snap, {side}, reason=reason, channel=channel)
     v = ref.values
+    at = max(at, v["updated_at"])  # a timeline never runs backwards
     from_status = v["status"]
     v["status"], v["business_status"] = out.to_status, out.business_status
     for m in out.sets:
@@ -187,6 +192,9 @@ class Builder:
         self.refs: list[Ref] = []
         self.consents: list[tuple] = []
         self.services = self._services()
+        self.next_sid = 0  # set by _screen
+        self.cbo_screenings: list[tuple] = []
+        self.cbo_answers: list[tuple] = []
 
     # ---- reference data --------------------------------------------------------------------
 
@@ -257,6 +265,7 @@ class Builder:
         actor = self.actor_for(ref.values["owner_org_id"])
 
         def do(action, at, **kw):
+            at = max(at, ref.values["updated_at"] + timedelta(minutes=rng.randint(5, 50)))
             if at > now:
                 return None
             out = _step(ref, action, at, actor, Side.OWNER, **kw)
@@ -295,6 +304,8 @@ class Builder:
             if attempts >= 3:
                 do("unable_to_contact", _business_hour(t + timedelta(days=rng.uniform(1, 5)), rng))
             return
+        if ref.values["need_domain"] == "food" and rng.random() < 0.4:
+            self.cbo_screen(member, ref, t, actor)
         if self.rng.random() < profile.get("consent_p", 0.9):
             self.consent(member, ref.values["owner_org_id"], t, actor, ref.id)
             if parent is not None:
@@ -320,6 +331,22 @@ class Builder:
         else:
             do("close_unresolved", end, reason=rng.choice(["Need persists; referred to a second program",
                                                            "Member moved out of the area"]))
+
+    def cbo_screen(self, member: dict, ref: Ref, at: datetime, actor: Actor) -> None:
+        """The CBO's community health worker re-screens a referred member with the Hunger Vital Sign."""
+        rng = self.rng
+        responses = {"88122-7": rng.choice(["LA28397-0", "LA6729-3", "LA6729-3", "LA28398-8"]),
+                     "88123-5": rng.choice(["LA6729-3", "LA28398-8", "LA15775-2"])}
+        result = screening_rules.score("hunger_vital_sign", responses)
+        sid = self.next_sid
+        self.next_sid += 1
+        self.cbo_screenings.append((sid, member["id"], self.plan_id, actor.org_id, ref.id, "hunger_vital_sign",
+                                    "88121-9", result.status, None, self.fmt.ts(at), actor.user_id, actor.username,
+                                    None, result.hvs_result, json.dumps(result.positive_domains), None,
+                                    self.fmt.ts(at)))
+        for a in result.answers:
+            self.cbo_answers.append((sid, a.item_loinc, a.answer_code, a.value_int, a.positive, a.domain,
+                                     a.data_absent_reason))
 
     # ---- whole flows -----------------------------------------------------------------------
 
@@ -459,13 +486,10 @@ def _screen(ctx: DemoContext, b: Builder, members: dict[int, dict]) -> list[tupl
                 recent.append((m, n.domain, nid, at))
             nid += 1
         sid += 1
-    bulk_insert(ctx.session, Screening, ["id", "member_id", "plan_id", "organization_id", "referral_id", "instrument",
-                                         "panel_loinc", "status", "data_absent_reason", "screened_at",
-                                         "screened_by_user_id", "screened_by", "safety_score", "hvs_result",
-                                         "positive_domains", "note", "created_at"], screenings)
-    bulk_insert(ctx.session, ScreeningAnswer, ["screening_id", "item_loinc", "answer_code", "value_int", "positive",
-                                               "domain", "data_absent_reason"], answers)
+    bulk_insert(ctx.session, Screening, SCREENING_COLS, screenings)
+    bulk_insert(ctx.session, ScreeningAnswer, ANSWER_COLS, answers)
     b.need_rows = needs  # resolved later from referral outcomes
+    b.next_sid = sid
     return recent
 
 
@@ -691,6 +715,8 @@ def _load(ctx: DemoContext, b: Builder) -> None:
             events.append(tuple(e))
     bulk_insert(s, ReferralEvent, EVENT_COLS, events)
     consents = [tuple(fmt.ts(v) if isinstance(v, datetime) else v for v in c) for c in b.consents]
+    bulk_insert(s, Screening, SCREENING_COLS, b.cbo_screenings)
+    bulk_insert(s, ScreeningAnswer, ANSWER_COLS, b.cbo_answers)
     bulk_insert(s, Consent, ["member_id", "plan_id", "organization_id", "scope", "method", "granted_at", "expires_at",
                              "recorded_by_user_id", "recorded_by", "recorded_by_org_id", "referral_id", "revoked_at",
                              "revoked_by_user_id", "revoked_by", "revoke_reason"], consents)
