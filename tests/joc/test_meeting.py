@@ -109,8 +109,9 @@ def test_report_pdf_has_visible_charts_and_no_member_identifier(db, world, commi
     assert "INTERNAL-ONLY" not in html
     assert "Outreach rate was 79%" in html and "Lists arrive late in the month." in html
     assert "suppressed (fewer than 11)" in html  # the 3 Arabic speakers
-    from socialcare.members.models import Member
     from sqlalchemy import select
+
+    from socialcare.members.models import Member
     members = db.execute(select(Member.plan_member_id, Member.last_name, Member.phone)
                          .where(Member.plan_id == world.plan.id)).all()
     for pmid, last, _phone in members:

@@ -28,7 +28,7 @@ def test_plan_and_cbo_open_the_same_meeting_page(db, world, committee, client_fa
     assert "Outreach rate was 79%" in page.text and "Hired two CHWs." in page.text
     assert "Internal: consider amending" not in page.text
     assert "suppressed (fewer than 11)" in page.text
-    assert 'action="/joc/meetings/%d/story"' % m.id not in page.text  # CBO staff read, do not edit
+    assert f'action="/joc/meetings/{m.id}/story"' not in page.text  # CBO staff read, do not edit
     other = client_factory(world.other_cbo_user.username)
     assert other.get(f"/joc/meetings/{m.id}").status_code == 404
 

@@ -80,7 +80,8 @@ def sns_chart(card: dict, width: int = 520):
              "percent": float(r["percent"]) if r["percent"] is not None else 0.0, "display": r["display"]}
             for r in card["sns_e"]["rates"]]
     base = alt.Chart(alt.Data(values=rows)).encode(
-        y=alt.Y("rate:N", title=None), x=alt.X("percent:Q", title="percent", scale=alt.Scale(domain=[0, 100])))
+        y=alt.Y("rate:N", title=None),
+        x=alt.X("percent:Q", title="percent", scale=alt.Scale(domain=[0, 100]), axis=alt.Axis(values=[0, 50, 100])))
     bars = base.mark_bar().encode(color=alt.Color("rate:N", legend=None, scale=alt.Scale(range=[BLUE, GREEN])))
     text = base.mark_text(align="left", dx=4, fontSize=11).encode(text="display:N")
     return _config((bars + text).properties(width=width // 3 - 30, height=60).facet(

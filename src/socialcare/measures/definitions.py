@@ -108,6 +108,8 @@ RACE_ETHNICITY_LABELS = {
     "asian": "Asian",
     "american_indian_or_alaska_native": "American Indian or Alaska Native",
     "native_hawaiian_or_pacific_islander": "Native Hawaiian or Pacific Islander",
+    "native_hawaiian_or_other_pacific_islander": "Native Hawaiian or Other Pacific Islander",
+    "two_or_more": "More than one race",
     "other": "Other race",
     "multiple": "More than one race",
     "unknown": "Unknown",

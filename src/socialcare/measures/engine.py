@@ -26,6 +26,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
 )
 from sqlalchemy.orm import Session
 
@@ -47,6 +48,12 @@ class Scope:
     plan_id: int
     contract_id: int | None = None
     partner_org_id: int | None = None  # the hub or CBO whose referrals count (None: all the contract's)
+
+
+def _analytic(session: Session) -> None:
+    """Give PostgreSQL room to sort and hash a million rows in memory for this transaction only."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '128MB'"))
 
 
 def _start(day: date) -> datetime:
@@ -131,6 +138,7 @@ def funnel_counts(session: Session, scope: Scope, month: date, last: date | None
 
 def funnel_by_month(session: Session, scope: Scope, first: date, last: date) -> dict[date, dict[str, int]]:
     """The funnel of each assignment month from first to last, in one statement."""
+    _analytic(session)
     r = Referral.__table__.c
     batch = ReferralBatch.__table__
     flags = _step_flags()
@@ -180,6 +188,7 @@ def _dimension(name: str):
 def funnel_strata(session: Session, scope: Scope, month: date, last: date | None = None,
                   dimensions: tuple[str, ...] = tuple(STRATA_DIMENSIONS)) -> list[rules.Cell]:
     """The funnel counts for each value of each dimension (county, race and ethnicity, language, product line)."""
+    _analytic(session)
     ms = _member_steps(scope, month, last or month)
     m = Member.__table__
     cells: list[rules.Cell] = []
@@ -219,6 +228,7 @@ def _median(session: Session, values_select) -> Decimal | None:
 def timeliness(session: Session, scope: Scope, month: date, as_of: datetime,
                reassessment_days: int = 90) -> dict:
     """Time to first outreach, to service start and to reassessment for the month's cohort (referrals)."""
+    _analytic(session)
     r = Referral.__table__.c
     cohort = _cohort(scope, month, month)
     asked = func.coalesce(r.requested_at, r.created_at)
@@ -441,22 +451,27 @@ def sns_e(session: Session, scope: Scope, month: date, group_by: str | None = No
         case((and_(per_member_domain.c.first_positive.is_not(None), intervened), 1), else_=0).label("intervened"),
     ).subquery("facts")
 
-    stratum = {"product_line": m.product_line, "age_band": _age_band_expr(w), None: literal("all")}[group_by]
-    pop = select(m.id.label("member_id"), stratum.label("stratum")).where(*population).subquery("pop")
-    cols = [pop.c.stratum, func.count(func.distinct(pop.c.member_id)).label("members")]
+    # one row per member (the three domains side by side), so the population join stays one-to-one
+    pivot = [facts.c.member_id]
     for d in rules.SNS_DOMAINS:
         is_d = facts.c.domain == d
-        cols += [
-            func.coalesce(func.sum(case((is_d, facts.c.screened), else_=0)), 0).label(f"{d}_screened"),
-            func.coalesce(func.sum(case((is_d, facts.c.positive), else_=0)), 0).label(f"{d}_positive"),
-            func.coalesce(func.sum(case((is_d, facts.c.intervened), else_=0)), 0).label(f"{d}_intervened"),
-        ]
+        pivot += [func.max(case((is_d, facts.c[k]), else_=0)).label(f"{d}_{k}")
+                  for k in ("screened", "positive", "intervened")]
+    by_member = select(*pivot).group_by(facts.c.member_id).subquery("by_member")
+
+    stratum = {"product_line": m.product_line, "age_band": _age_band_expr(w), None: literal("all")}[group_by]
+    pop = select(m.id.label("member_id"), stratum.label("stratum")).where(*population).subquery("pop")
+    cols = [pop.c.stratum, func.count().label("members")]
+    for d in rules.SNS_DOMAINS:
+        cols += [func.coalesce(func.sum(by_member.c[f"{d}_{k}"]), 0).label(f"{d}_{k}")
+                 for k in ("screened", "positive", "intervened")]
     stmt = (
         select(*cols)
-        .select_from(pop.outerjoin(facts, facts.c.member_id == pop.c.member_id))
+        .select_from(pop.outerjoin(by_member, by_member.c.member_id == pop.c.member_id))
         .group_by(pop.c.stratum)
         .order_by(pop.c.stratum)
     )
+    _analytic(session)
     rows = session.execute(stmt).mappings().all()
 
     def rates(row) -> dict:

@@ -708,7 +708,7 @@ def _load(ctx: DemoContext, b: Builder) -> None:
     bulk_insert(s, Referral, REFERRAL_COLS, rows)
     events = []
     for r in refs:
-        for e in r.events:
+        for e in sorted(r.events, key=lambda e: e[1]):  # stable: same-time events keep their order
             e = list(e)
             e[1] = fmt.ts(e[1])
             e[10] = json.dumps(e[10]) if e[10] is not None else None

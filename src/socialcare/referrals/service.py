@@ -22,6 +22,7 @@ from datetime import date, datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from socialcare.core.clock import utcnow
 from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
@@ -119,7 +120,9 @@ def _cas(session: Session, ref: Referral, seen_version: int, values: dict) -> in
     if res.rowcount != 1:
         current = session.scalar(select(Referral.version).where(Referral.id == ref.id))
         raise Conflict(CONFLICT.format(id=ref.id, current=current, seen=seen_version))
-    session.expire(ref)
+    # the row now holds exactly these values: set them on the object instead of reloading it
+    for key, value in {**values, "version": new_version}.items():
+        set_committed_value(ref, key, value)
     return new_version
 
 
@@ -299,7 +302,6 @@ def act(session: Session, principal: Principal, referral_id: int, action: str, *
         _mirror_to_parent(session, principal, parent_id, ref.id, action, outcome, values, now)
     audit.record(session, principal, f"referral.{action}", object_type="referral", object_id=ref.id,
                  member_id=member_id, detail={"from": from_status, "to": outcome.to_status, "version": new_version})
-    session.refresh(ref)
     return ref
 
 
