@@ -143,7 +143,8 @@ def _committee(ctx: DemoContext, plan, c: Contract, months: list[date]) -> None:
     prev_items: list[ActionItem] = []
     for i, month in enumerate(months):
         held = mrules.month_end(month) + timedelta(days=14)
-        m = service.create_meeting(s, plan, committee.id, month, held_on=held)
+        m = service.create_meeting(s, plan, committee.id, month, held_on=held,
+                                   as_of=min(_at(held, 8), _at(ctx.today, 8)))  # the demo's clock, not the wall's
         if held > ctx.today:
             continue  # planned: prepared, not yet held
         story_title, story, presenter = STORIES[i % len(STORIES)]
@@ -172,3 +173,8 @@ def _committee(ctx: DemoContext, plan, c: Contract, months: list[date]) -> None:
         ]
         if held + timedelta(days=3) <= ctx.today:
             service.mark_sent(s, plan, m.id)
+            m.report_sent_at = _at(held + timedelta(days=2))
+        m.story_checked_at = _at(held - timedelta(days=3))
+        for item in s.scalars(select(ActionItem).where(ActionItem.closed_meeting_id == m.id)):
+            item.closed_at = _at(held, 11)  # a handful of rows: the demo's dates, not the wall clock
+    s.flush()

@@ -115,7 +115,7 @@ def add_participant(session: Session, principal: Principal, committee_id: int, *
 
 
 def create_meeting(session: Session, principal: Principal, committee_id: int, month: date | str,
-                   held_on: date | None = None) -> Meeting:
+                   held_on: date | None = None, as_of: datetime | None = None) -> Meeting:
     """A meeting for a month of data; the month's scorecard is computed and frozen into it."""
     _require_write(principal)
     c, contract = committee(session, principal, committee_id)
@@ -126,7 +126,7 @@ def create_meeting(session: Session, principal: Principal, committee_id: int, mo
                 status="planned", created_by=principal.username, process_notes={}, attendee_ids=[])
     session.add(m)
     session.flush()
-    freeze_scorecard(session, principal, m, contract)
+    freeze_scorecard(session, principal, m, contract, as_of=as_of)
     audit.record(session, principal, "joc.meeting_created", object_type="joc_meeting", object_id=m.id)
     return m
 
@@ -136,9 +136,10 @@ def freeze_scorecard(session: Session, principal: Principal, m: Meeting, contrac
     """Compute the month's scorecard (full counts) and keep it with the meeting as presented."""
     if m.status == "sent":
         raise Conflict("The notes of this meeting were sent; its scorecard is final.")
+    # what the data said when the meeting was held (or now, for a meeting still to come)
     as_of = as_of or min(utcnow(), datetime.combine(m.held_on, datetime.min.time()).replace(tzinfo=UTC))
     m.scorecard = measures.scorecard(session, principal, contract, m.month, as_of=as_of)
-    m.scorecard_frozen_at = utcnow()
+    m.scorecard_frozen_at = as_of
     session.flush()
 
 

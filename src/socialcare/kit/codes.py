@@ -88,7 +88,7 @@ NEED_DOMAINS: dict[NeedDomain, NeedDomainInfo] = {
     NeedDomain.TRANSITION_SUPPORT: NeedDomainInfo(
         "transition_support", "Transition support", "sdoh-category-unspecified", None
     ),
-    NeedDomain.FINANCIAL: NeedDomainInfo("financial", "Financial strain", "financial-insecurity", "Z59.86"),
+    NeedDomain.FINANCIAL: NeedDomainInfo("financial", "Financial strain", "financial-insecurity", "Z59.869"),
     NeedDomain.EMPLOYMENT: NeedDomainInfo("employment", "Employment", "employment-status", "Z56.0"),
     NeedDomain.SOCIAL_CONNECTION: NeedDomainInfo(
         "social_connection", "Social connection", "social-connection", "Z60.2"
