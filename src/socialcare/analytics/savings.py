@@ -480,7 +480,8 @@ def _report(
             if params.cap_pmpm is not None
             else (_d(r["cap_pmpm"]) if r["cap_pmpm"] is not None else None)
         )
-        for k, r in totals.items()
+        # engines return groups in no fixed order: sort so reports read (and compare) the same
+        for k, r in sorted(totals.items())
     }
     if BASELINE not in totals or PERFORMANCE not in totals:
         raise InvalidInput(
