@@ -13,15 +13,12 @@ changed file (every member updated) and the duplicate refusal. docs/interop.md k
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
-from sqlalchemy import func, select, text
+from common import fresh_database
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from socialcare.core.db import make_engine
-from socialcare.core.migrate import upgrade
 from socialcare.directory.models import Organization
 from socialcare.interop.flatfiles import samples
 from socialcare.interop.flatfiles.service import import_file
@@ -34,14 +31,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--url", default=None, help="database URL (its schema is dropped and rebuilt)")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="sc-bench-import-"))
-    url = args.url or f"sqlite:///{tmp / 'bench.db'}"
-    engine = make_engine(url)
-    if url.startswith("postgresql"):
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    upgrade(url)
+    url, engine = fresh_database(args.url, "import")
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with factory.begin() as s:
         plan = Organization(kind="health_plan", name="Bench Plan", description="")

@@ -269,3 +269,211 @@ def test_clinical_examples_round_trip(client, db, world, h, name):
         from socialcare.members.models import MemberCondition
 
         assert "Z59.4" in {c.icd10_code for c in db.scalars(select(MemberCondition))}
+
+
+def _consent_for(patient_ref: str, payer: str, *actors: str) -> dict:
+    """A Consent (IDSCL, signed PDF) naming each actor Organization as a recipient."""
+    return {"resourceType": "Consent", "status": "active",
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IDSCL"}]}],
+            "patient": {"reference": patient_ref}, "dateTime": "2025-03-01",
+            "organization": [{"reference": payer}],
+            "sourceAttachment": {"contentType": "application/pdf", "title": "signed"},
+            "provision": {"type": "permit", "actor": [
+                {"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                                      "code": "IRCP"}]}, "reference": {"reference": a}} for a in actors]}}
+
+
+def _refer_to_platform(client, world, h, more, parent_name: str) -> dict:
+    """The plan refers the IG's patient to the coordination platform (the IG's referral Task), with
+    the member's consent to share with the platform and the clinic; the platform accepts."""
+    consent = _consent_for("Patient/pat-53234", f"Organization/{world.plan_a.id}",
+                           "Organization/SDOHCC-OrganizationCoordinationPlatformExample",
+                           "Organization/SDOHCC-OrganizationClinicExample")
+    assert client.post("/fhir/Consent", json=consent, headers=h["staff_a"]).status_code == 201
+    parent_sr = example("ServiceRequest-SDOHCC-ServiceRequestActiveFoodPantryApplicationAssistExample")
+    assert client.put(f"/fhir/ServiceRequest/{parent_sr['id']}", json=parent_sr, headers=h["staff_a"]).status_code == 201
+    parent = {k: v for k, v in example(parent_name).items() if k != "output"}
+    r = client.put(f"/fhir/Task/{parent['id']}", json=dict(parent, status="requested"), headers=h["staff_a"])
+    assert r.status_code == 201, r.text
+    r = client.put(f"/fhir/Task/{parent['id']}", json=dict(parent, status="accepted"), headers=more["cp"])
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    return parent
+
+
+@pytest.mark.parametrize("parent_name,sub_name", [
+    ("Task-SDOHCC-TaskReferralManagementOrderFulfillmentAcceptedExample",
+     "Task-SDOHCC-TaskReferralManagementOrderSubtaskAcceptedExample"),
+    ("Task-SDOHCC-TaskReferralManagementOrderFulfillmentCompletedExample",
+     "Task-SDOHCC-TaskReferralManagementOrderSubtaskCompletedExample"),
+])
+def test_ig_subtask_examples_round_trip(client, db, world, h, parent_name, sub_name):
+    """The coordination platform's sub-referral (Task.partOf) to a network organization, as in the IG:
+    the plan refers to the platform, the platform accepts and sub-refers with its own ServiceRequest
+    (basedOn the original), the organization accepts (and completes with a Procedure output)."""
+    more = _setup_ig_world(client, db, world, h)
+    clinic = db.scalar(select(Organization).where(Organization.name == "Better Health Clinic"))
+    cp = db.scalar(select(Organization).where(Organization.name == "ABC Coordination Platform"))
+    from datetime import date
+
+    from socialcare.directory.models import HubNetworkMembership
+
+    db.add(HubNetworkMembership(hub_id=cp.id, cbo_id=clinic.id, start_date=date(2020, 1, 1)))
+    db.flush()
+    clinic_h = api_headers(client, make_user(db, clinic, "cbo_staff", "clinic_staff").username)
+    parent = _refer_to_platform(client, world, h, more, parent_name)
+
+    sub = example(sub_name)
+    sub_sr = example("ServiceRequest-SDOHCC-ServiceRequestSubreferralSummerFoodProgramExample")
+    r = client.put(f"/fhir/ServiceRequest/{sub_sr['id']}", json=sub_sr, headers=more["cp"])
+    assert r.status_code == 201, r.text
+    sent = {k: v for k, v in sub.items() if k != "output"}
+    r = client.put(f"/fhir/Task/{sub['id']}", json=dict(sent, status="requested"), headers=more["cp"])
+    assert r.status_code == 201, r.text
+    child = db.scalar(select(Referral).where(Referral.owner_org_id == clinic.id))
+    assert child is not None and child.parent_id is not None and child.status == "requested"
+    # the clinic finds its new work by polling, then moves it as the example shows
+    inbox = client.get("/fhir/Task", params={"owner": "Organization/SDOHCC-OrganizationClinicExample",
+                                             "status": "requested"}, headers=clinic_h).json()
+    assert [e["resource"]["id"] for e in inbox["entry"]] == [sub["id"]]
+    r = client.put(f"/fhir/Task/{sub['id']}", json=sub, headers=clinic_h)
+    assert r.status_code == 200, r.text
+
+    back = client.get(f"/fhir/Task/{sub['id']}", headers=more["cp"]).json()
+    assert back["status"] == sub["status"]
+    for k in ("partOf", "focus", "for", "requester", "owner", "intent", "code"):
+        assert back[k] == sub[k], k
+    assert back.get("output") == sub.get("output")
+    sr_back = client.get(f"/fhir/ServiceRequest/{sub_sr['id']}", headers=more["cp"]).json()
+    for k in ("basedOn", "category", "code", "subject", "reasonReference"):
+        assert sr_back[k] == sub_sr[k], k
+    # the plan's Task carries the sub-referral's progress: completed when the clinic completes
+    plan_view = client.get(f"/fhir/Task/{parent['id']}", headers=h["staff_a"]).json()
+    assert plan_view["status"] == ("completed" if sub["status"] == "completed" else "in-progress")
+    sub_search = client.get("/fhir/Task", params={"part-of": f"Task/{parent['id']}"}, headers=more["cp"]).json()
+    assert [e["resource"]["id"] for e in sub_search["entry"]] == [sub["id"]]
+
+
+def test_completed_referral_has_a_procedure_as_resulting_activity(client, db, world, h):
+    """A referral closed in the web app (no FHIR output sent) still answers Task.output with the
+    resulting activity: a Procedure derived from the referral and the services delivered."""
+    from datetime import date as _date
+
+    from socialcare.delivery import rules as delivery_rules
+    from socialcare.delivery import service as delivery
+
+    m = world.members_a[2]
+    ref, _ = referrals.create_referral(db, world.users["staff_a"], referrals.NewReferral(
+        member_id=m.id, need_domain="food", owner_org_id=world.cbo.id, reason="Hunger Vital Sign positive",
+        consent_scope="referral"))
+    cbo = world.users["cbo"]
+    for action, kw in (("accept", {}), ("contacted", {"channel": "phone"}), ("enroll", {}), ("start_service", {})):
+        referrals.act(db, cbo, ref.id, action, version=None, **kw)
+    svc = world.services["meals"]
+    delivery.record_service(db, cbo, delivery_rules.ServiceRecordInput(
+        member_id=m.id, service_id=svc.id, service_date=_date.today(), units=10, referral_id=ref.id,
+        service_code="S5170-U6", place_of_service="12"))
+    referrals.act(db, cbo, ref.id, "resolve", version=None, note="Food secure at 30 days")
+    db.flush()
+    task = client.get(f"/fhir/Task/{ref.id}", headers=h["staff_a"]).json()
+    assert task["status"] == "completed"
+    out = task["output"][0]
+    assert out["type"]["coding"][0]["code"] == "resulting-activity"
+    assert out["valueReference"]["reference"] == f"Procedure/referral-{ref.id}"
+    proc = client.get(f"/fhir/Procedure/referral-{ref.id}", headers=h["staff_a"]).json()
+    assert proc["status"] == "completed" and proc["basedOn"] == [{"reference": f"ServiceRequest/{ref.id}"}]
+    assert {"system": "urn:oid:2.16.840.1.113883.6.285", "code": "S5170"} in proc["code"]["coding"]
+    assert proc["subject"] == {"reference": f"Patient/{m.id}"}
+    assert proc["performer"][0]["actor"] == {"reference": f"Organization/{world.cbo.id}"}
+    assert ("http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes",
+            "food-insecurity") in codes(proc["category"])
+    found = client.get("/fhir/Procedure", params={"patient": f"Patient/{m.id}"}, headers=h["cbo"]).json()
+    assert [e["resource"]["id"] for e in found["entry"]] == [f"referral-{ref.id}"]
+    # another plan neither reads it nor finds it; an open referral has no resulting activity
+    assert client.get(f"/fhir/Procedure/referral-{ref.id}", headers=h["staff_b"]).status_code in (403, 404)
+    assert client.get("/fhir/Procedure", headers=h["staff_b"]).json()["total"] == 0
+    open_ref, _ = referrals.create_referral(db, world.users["staff_a"], referrals.NewReferral(
+        member_id=m.id, need_domain="housing", owner_org_id=world.cbo.id, consent_scope="referral"))
+    db.flush()
+    assert client.get(f"/fhir/Procedure/referral-{open_ref.id}", headers=h["staff_a"]).status_code == 404
+
+
+PATIENT_TASKS = ["Task-SDOHCC-TaskPatientInformationRequestCompletedExample",
+                 "Task-SDOHCC-TaskPatientMakeAppointmentCompletedExample",
+                 "Task-SDOHCC-TaskPatientReviewInformationCompletedExample",
+                 "Task-SDOHCC-TaskPatientRiskQuestionnaireCompletedExample"]
+
+
+@pytest.mark.parametrize("name", PATIENT_TASKS)
+def test_ig_task_for_patient_examples_round_trip(client, db, world, h, name):
+    """What the plan asks of the member themselves (SDOHCC Task for Patient): kept with its meaning,
+    tied to the member, seen only by those who may see the member."""
+    _setup_ig_world(client, db, world, h)
+    ex = example(name)
+    r = client.put(f"/fhir/Task/{ex['id']}", json=ex, headers=h["staff_a"])
+    assert r.status_code == 201, r.text
+    back = client.get(f"/fhir/Task/{ex['id']}", headers=h["staff_a"]).json()
+    for k in ("status", "intent", "priority", "code", "description", "focus", "for", "owner", "requester",
+              "input", "output"):
+        assert back.get(k) == ex.get(k), k
+    from socialcare.interop.fhir.base import parse_instant
+
+    assert parse_instant(back["authoredOn"]) == parse_instant(ex["authoredOn"])  # same instant, FHIR's spelling
+    assert client.get(f"/fhir/Task/{ex['id']}", headers=h["staff_b"]).status_code == 403
+    found = client.get("/fhir/Task", params={"patient": "Patient/pat-53234"}, headers=h["staff_a"]).json()
+    assert ex["id"] in [e["resource"]["id"] for e in found["entry"]]
+    assert client.get("/fhir/Task", params={"patient": "Patient/pat-53234", "status": "ready"},
+                      headers=h["staff_a"]).json()["total"] == 0
+    # a completed Task for Patient cannot start again; it never becomes a referral
+    r = client.put(f"/fhir/Task/{ex['id']}", json=dict(ex, status="in-progress"), headers=h["staff_a"])
+    assert r.status_code == 409 and r.json()["issue"][0]["expression"] == ["Task.status"]
+    from socialcare.interop.fhir import store
+
+    member_id = store.local_id(db, "Patient", "pat-53234", "member")
+    assert member_id is not None
+    assert db.scalars(select(Referral.id).where(Referral.member_id == member_id)).all() == []
+
+
+@pytest.mark.parametrize("change,invariant", [
+    (lambda t: t.pop("description"), "SDOH-Task-7"),
+    (lambda t: t.update(input=[]), "SDOH-Task-4"),
+    (lambda t: t.update(priority="stat"), "priority"),
+    (lambda t: t.update(status="requested"), "status"),
+    (lambda t: t.update(owner={"reference": "Organization/SDOHCC-OrganizationClinicExample"}), "owner"),
+])
+def test_task_for_patient_invariants_name_the_element(client, db, world, h, change, invariant):
+    _setup_ig_world(client, db, world, h)
+    bad = example("Task-SDOHCC-TaskPatientMakeAppointmentCompletedExample")
+    change(bad)
+    r = client.put(f"/fhir/Task/{bad['id']}", json=bad, headers=h["staff_a"])
+    assert r.status_code == 422 and r.json()["resourceType"] == "OperationOutcome"
+    assert any(invariant in i["diagnostics"] or any(invariant in e for e in i.get("expression", []))
+               for i in r.json()["issue"]), r.json()
+
+
+def test_questionnaire_task_needs_exactly_one_questionnaire():
+    from socialcare.interop.fhir import patient_tasks
+
+    ok = example("Task-SDOHCC-TaskPatientRiskQuestionnaireCompletedExample")
+    assert patient_tasks.check(ok) == []
+    two = copy.deepcopy(ok)
+    two["input"].append({"type": {"coding": [{"code": "questionnaire-url"}]}, "valueUrl": "https://x.example/q"})
+    assert "SDOH-Task-1" in patient_tasks.check(two)[0].message
+    wrong_out = copy.deepcopy(ok)
+    wrong_out["output"][0]["type"]["coding"][0]["code"] = "questionnaire-pdf-completed"
+    assert any("SDOH-Task-5/6" in p.message for p in patient_tasks.check(wrong_out))
+    assert patient_tasks.check_transition("ready", "in-progress") is None
+    assert patient_tasks.check_transition("in-progress", "ready") is not None
+    assert patient_tasks.check_transition("completed", "entered-in-error") is None
+
+
+def test_ig_garden_program_subreferral_service_request_round_trips(client, db, world, h):
+    more = _setup_ig_world(client, db, world, h)
+    _refer_to_platform(client, world, h, more, "Task-SDOHCC-TaskReferralManagementOrderFulfillmentAcceptedExample")
+    sr = example("ServiceRequest-SDOHCC-ServiceRequestSubreferralGardenProgramExample")
+    r = client.put(f"/fhir/ServiceRequest/{sr['id']}", json=sr, headers=more["cp"])
+    assert r.status_code == 201, r.text
+    back = client.get(f"/fhir/ServiceRequest/{sr['id']}", headers=more["cp"]).json()
+    for k in ("status", "intent", "basedOn", "category", "code", "subject", "reasonReference"):
+        assert back[k] == sr[k], k
+    assert client.get(f"/fhir/ServiceRequest/{sr['id']}", headers=h["staff_b"]).status_code == 403

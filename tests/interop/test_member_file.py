@@ -50,6 +50,16 @@ def test_a_second_file_updates_known_members_and_closes_coverage(db, world):
     assert [(s.start_date, s.end_date) for s in spans] == [(date(2025, 1, 1), date(2025, 6, 30))]
 
 
+def test_a_file_of_known_members_only_updates_them(db, world):
+    rows = samples.member_rows(6, seed=8, prefix="K")
+    import_file(db, world.users["staff_a"], "member_eligibility", "k1.csv", samples.to_csv(rows))
+    for r in rows:
+        r["phone"] = "716-555-0199"
+    res = import_file(db, world.users["staff_a"], "member_eligibility", "k2.csv", samples.to_csv(rows))
+    assert (res.status, res.rows_inserted, res.rows_updated) == ("accepted", 0, 6)
+    assert set(db.scalars(select(Member.phone).where(Member.plan_member_id.like("K%")))) == {"7165550199"}
+
+
 def test_the_same_file_is_refused_the_second_time(db, world):
     data = samples.to_csv(samples.member_rows(5, prefix="D"))
     first = import_file(db, world.users["staff_a"], "member_eligibility", "a.csv", data)
@@ -113,7 +123,8 @@ def test_duplicate_member_ids_and_bad_spans_inside_one_file(db, world):
     rows[3]["plan_member_id"] = rows[1]["plan_member_id"]
     rows[2]["coverage_end"] = "2024-01-01"
     res = import_file(db, world.users["staff_a"], "member_eligibility", "x.csv", samples.to_csv(rows))
-    assert [(p.row, p.field) for p in res.problems] == [(5, "plan_member_id")]
+    # cell problems and the importer's own checks are reported together: one report names every bad row
+    assert [(p.row, p.field) for p in res.problems] == [(4, "coverage_end"), (5, "plan_member_id")]
     rows[3]["plan_member_id"] = "X_other"
     res = import_file(db, world.users["staff_a"], "member_eligibility", "x.csv", samples.to_csv(rows))
     assert [(p.row, p.field, p.message) for p in res.problems] == [(4, "coverage_end", "coverage ends before it starts")]

@@ -135,3 +135,46 @@ def test_loop_status():
     assert rules.loop_status("completed", "need-resolved") == "closed: need resolved"
     assert rules.loop_status("failed", "unable-to-contact") == "closed: unable to contact"
     assert rules.loop_status("in-progress", "service-started").startswith("open")
+
+
+def _run(snap: Snapshot, actions: list[str], sides) -> Snapshot:
+    for key in actions:
+        out = rules.apply(key, snap, sides, reason="reported by the partner", channel="portal")
+        snap = Snapshot(status=out.to_status, business_status=out.business_status,
+                        outreach_attempts=snap.outreach_attempts + (key in ("outreach", "contacted")),
+                        milestones=snap.milestones | frozenset(out.sets))
+    return snap
+
+
+def test_reported_completion_records_every_implied_step_in_order():
+    """A partner reporting 'completed' on a referral it never accepted (a FHIR PUT, a status file)
+    gets the whole path on the timeline: accept, contact, enroll, start, resolve."""
+    snap = Snapshot(status=Status.REQUESTED)
+    steps = rules.actions_toward(snap, "completed", None, {Side.OWNER})
+    assert steps == ["accept", "contacted", "enroll", "start_service", "resolve"]
+    end = _run(snap, steps, {Side.OWNER})
+    assert (end.status, end.business_status) == ("completed", "need-resolved")
+    assert {"accepted_at", "contacted_at", "enrolled_at", "service_started_at", "closed_at"} <= end.milestones
+    assert rules.actions_toward(end, "completed", None, {Side.OWNER}) == []  # reported twice: nothing to do
+    assert rules.actions_toward(snap, "failed", "declined", {Side.OWNER}) == ["decline"]
+    assert rules.actions_toward(snap, "cancelled", None, {Side.OWNER}) == ["withdraw"]
+    assert rules.actions_toward(snap, "cancelled", None, {Side.REQUESTER}) == ["cancel"]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.sampled_from(list(rules.ACTIONS)), st.sampled_from(SIDES)), max_size=12),
+       st.sampled_from(ALL), st.sampled_from([None, *rules.BUSINESS_STATUSES]), st.sampled_from(SIDES))
+def test_actions_toward_reach_the_reported_status_or_are_refused(history, to_status, business, sides):
+    """Whatever state a referral is in, the planned actions either take it exactly to the reported
+    status or are refused by the state machine: a report never lands the referral somewhere else."""
+    snap = Snapshot(status=Status.REQUESTED)
+    for key, who in history:  # any reachable state
+        try:
+            snap = _run(snap, [key], who)
+        except TransitionRefused:
+            pass
+    try:
+        end = _run(snap, rules.actions_toward(snap, to_status, business, sides), sides)
+    except TransitionRefused:
+        return
+    assert end.status == to_status

@@ -67,7 +67,8 @@ def test_home_pages_show_live_counts_per_role(client_factory, db, world):
 def test_every_page_has_a_title_and_a_purpose(client_factory, world):
     c = client_factory("admin_a")
     for url in ("/", "/directory", "/members", f"/members/{world.members_a[0].id}", "/users",
-                f"/directory/organizations/{world.cbo.id}", f"/directory/services/{world.services['meals'].id}"):
+                f"/directory/organizations/{world.cbo.id}", f"/directory/services/{world.services['meals'].id}",
+                "/exchange", "/exchange/fhir"):
         html = c.get(url).text
         assert re.search(r"<title>[^<]+ · socialcare</title>", html), url
         purpose = re.search(r'<p class="purpose">([^<]+)</p>', html)

@@ -11,3 +11,10 @@ def utcnow() -> datetime:
 
 def today() -> date:
     return utcnow().date()
+
+
+def as_utc(dt: datetime | None) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime (SQLite hands back naive ones)."""
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

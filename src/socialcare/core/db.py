@@ -67,6 +67,22 @@ def set_session_factory(factory: sessionmaker[Session] | None) -> None:
 
 
 @contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A nested transaction inside the caller's unit of work: what happens inside is undone alone
+    if it raises. Use this, never ``session.begin_nested()`` directly: Python's sqlite3 opens the
+    outer transaction only at the first INSERT/UPDATE/DELETE, so a SAVEPOINT before that would be
+    the outermost one and releasing it would commit for real (half a request on disk). Here the
+    outer transaction is opened first, IMMEDIATE: a savepoint is there to write, and a deferred
+    transaction that read first would fail at its first write ("database is locked", without waiting)
+    whenever another connection wrote in between; an immediate one waits its turn for the lock."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    with session.begin_nested():
+        yield
+
+
+@contextmanager
 def unit_of_work() -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""
     session = session_factory()()

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         description="claims data sets for shared savings, one folder each (claims/, eligibility/, "
         "program.parquet, manifest.json); default <data_dir>/claims. Pages and API read nothing outside it",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the address partners reach this server at; absolute FHIR references in what we push "
+        "to a partner's FHIR server point here",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

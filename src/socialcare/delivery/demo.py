@@ -40,9 +40,9 @@ from socialcare.delivery.models import (
     PathwayStep,
     ServiceRecord,
 )
-from socialcare.demo.bulk import bulk_insert, next_id
 from socialcare.demo.context import DemoContext
 from socialcare.directory.models import Service
+from socialcare.kit.bulk import bulk_insert, next_id
 from socialcare.kit.codes import NEED_DOMAINS
 from socialcare.referrals.models import Referral
 

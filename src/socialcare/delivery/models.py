@@ -57,6 +57,7 @@ class ServiceRecord(IdMixin, _Recorded, Base):
     diagnosis_code: Mapped[str | None] = mapped_column(String(8))  # ICD-10-CM Z code with its dot
     staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     staff_name: Mapped[str | None] = mapped_column(String(100))
+    rendering_npi: Mapped[str | None] = mapped_column(String(10))  # who delivered it, when it has an NPI (837P 2310B)
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="recorded")  # recorded | entered-in-error
     void_reason: Mapped[str | None] = mapped_column(Text)

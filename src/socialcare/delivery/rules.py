@@ -24,6 +24,7 @@ import yaml
 
 from socialcare.core.errors import InvalidInput, Problem
 from socialcare.core.money import has_at_most_cents
+from socialcare.kit.codes import npi_valid
 
 DEFAULT_PERIOD_DAYS = 90  # "up to three months" (MARC case rate)
 
@@ -127,6 +128,7 @@ class ServiceRecordInput:
     referral_id: int | None = None
     note: str | None = None
     staff_user_id: int | None = None
+    rendering_npi: str | None = None  # the individual who delivered it, when they have an NPI
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,8 @@ def validate_service_record(
         bad("diagnosis_code", str(exc))
     if data.note and len(data.note) > 2000:
         bad("note", "the note is longer than 2,000 characters")
+    if data.rendering_npi and not npi_valid(data.rendering_npi.strip()):
+        bad("rendering_npi", f"'{data.rendering_npi}' is not a valid 10-digit NPI (check digit)")
     if problems:
         return None, problems
     return CheckedServiceRecord(code=code, place_of_service=pos, diagnosis_code=dx), []

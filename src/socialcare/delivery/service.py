@@ -155,7 +155,8 @@ def record_service(session: Session, principal: Principal, data: rules.ServiceRe
         modifiers=checked.code.modifier_text if checked.code else None,
         service_date=data.service_date, units=data.units, place_of_service=checked.place_of_service,
         diagnosis_code=checked.diagnosis_code, staff_user_id=staff_id, staff_name=staff_name,
-        note=(data.note or "").strip() or None, **_who(principal),
+        rendering_npi=(data.rendering_npi or "").strip() or None, note=(data.note or "").strip() or None,
+        **_who(principal),
     )
     session.add(rec)
     session.flush()
@@ -178,11 +179,30 @@ def _staff(session: Session, principal: Principal, staff_user_id: int | None) ->
 
 
 def record_services_bulk(session: Session, principal: Principal, rows: list[rules.ServiceRecordInput], *,
-                         file: str = "service records", today: date | None = None, first_row: int = 2) -> int:
+                         file: str = "service records", today: date | None = None, first_row: int = 2,
+                         row_numbers: list[int] | None = None) -> int:
     """Many records at once (a file import): every row checked first, in a few set queries; all rows
     are written in one INSERT, or none when any row is wrong (problems name the file, row and field)."""
+    values, problems = check_services_bulk(session, principal, rows, file=file, today=today, first_row=first_row,
+                                           row_numbers=row_numbers)
+    if problems:
+        raise InvalidInput(f"{file}: {len(problems):,} problem(s); nothing was saved.", problems)
+    if values:
+        session.execute(insert(ServiceRecord), values)
+        audit.record(session, principal, "delivery.service.import", object_type="service_record",
+                     detail={"file": file, "rows": len(values)})
+    return len(values)
+
+
+def check_services_bulk(session: Session, principal: Principal, rows: list[rules.ServiceRecordInput], *,
+                        file: str = "service records", today: date | None = None, first_row: int = 2,
+                        row_numbers: list[int] | None = None) -> tuple[list[dict], list[Problem]]:
+    """What ``record_services_bulk`` would insert, and every problem, without writing anything (a file
+    importer checks the whole file before it writes). ``row_numbers``: each row's number in the
+    caller's file (default: consecutive from ``first_row``)."""
     _require_writer(principal)
     today = today or real_today()
+    numbers = row_numbers if row_numbers is not None else [first_row + n for n in range(len(rows))]
     svc_ids = {r.service_id for r in rows if r.service_id is not None}
     services = {s.id: s for s in session.scalars(select(Service).where(Service.id.in_(svc_ids)))} if svc_ids else {}
     member_ids = {r.member_id for r in rows if r.member_id is not None}
@@ -203,8 +223,7 @@ def record_services_bulk(session: Session, principal: Principal, rows: list[rule
             Referral.id.in_(ref_ids), Referral.owner_org_id == principal.org_id)).tuples().all())
     problems: list[Problem] = []
     values = []
-    for n, r in enumerate(rows):
-        row = first_row + n
+    for row, r in zip(numbers, rows, strict=True):
         svc = services.get(r.service_id) if r.service_id is not None else None
         checked, ps = rules.validate_service_record(r, today=today, offered_code=svc.service_code if svc else None,
                                                     row=row, file=file)
@@ -228,15 +247,10 @@ def record_services_bulk(session: Session, principal: Principal, rows: list[rule
             service_code=checked.code.text if checked.code else None, hcpcs=checked.code.hcpcs if checked.code else None,
             modifiers=checked.code.modifier_text if checked.code else None, service_date=r.service_date,
             units=r.units, place_of_service=checked.place_of_service, diagnosis_code=checked.diagnosis_code,
-            staff_user_id=principal.user_id, staff_name=principal.username, note=r.note, status="recorded",
+            staff_user_id=principal.user_id, staff_name=principal.username,
+            rendering_npi=(r.rendering_npi or "").strip() or None, note=r.note, status="recorded",
             **_who(principal)))
-    if problems:
-        raise InvalidInput(f"{file}: {len(problems):,} problem(s); nothing was saved.", problems)
-    if values:
-        session.execute(insert(ServiceRecord), values)
-        audit.record(session, principal, "delivery.service.import", object_type="service_record",
-                     detail={"file": file, "rows": len(values)})
-    return len(values)
+    return values, problems
 
 
 def void_service(session: Session, principal: Principal, record_id: int, reason: str) -> ServiceRecord:

@@ -31,5 +31,5 @@ class DemoContext:
     #   members (20): member_id_range (first, last; contiguous ids), members_count, condition_codes
     #   security (30): logins {key: (username, password)}, user_ids {key: id}, login_orgs {key: org id}
     #     with keys plan_admin, plan_staff, hub_coordinator, cbo_staff, cbo_staff_independent, auditor
-    # Bulk rows go in through socialcare.demo.bulk.bulk_insert (COPY on PostgreSQL).
+    # Bulk rows go in through socialcare.kit.bulk.bulk_insert (COPY on PostgreSQL).
     state: dict[str, Any] = field(default_factory=dict)

@@ -15,10 +15,10 @@ from datetime import date
 
 from sqlalchemy import insert
 
-from socialcare.demo.bulk import bulk_insert
 from socialcare.demo.context import DemoContext
 from socialcare.demo.geography import STATE, WNY_COUNTIES, zip_info
 from socialcare.directory.models import HubNetworkMembership, Location, Organization, Service, ServiceArea
+from socialcare.kit.bulk import bulk_insert
 from socialcare.kit.codes import NeedDomain, OrgKind
 
 ORDER = 10

@@ -159,3 +159,85 @@ def sample(
     data = samples.member_rows(rows, seed=seed)
     out.write_bytes(samples.to_xlsx(data) if out.suffix.lower() == ".xlsx" else samples.to_csv(data))
     console.print(f"Wrote {rows:,} rows to {out}")
+
+
+# ---- FHIR Direct exchange: partners' own FHIR servers ---------------------------------------------
+
+
+@app.command("fhir-endpoint")
+def fhir_endpoint(
+    organization: str = typer.Argument(..., help="The hub or CBO, by its directory name"),
+    username: str = AS,
+    mode: str = typer.Option("direct", "--mode", help="direct (it runs a FHIR server) or light (its app polls ours)"),
+    url: str = typer.Option(None, "--url", help="direct: the partner's FHIR base URL"),
+    token: str = typer.Option(None, "--token", help="direct: the bearer token its server gave us"),
+) -> None:
+    """Say how a partner exchanges referrals over FHIR (the IG's Direct or Light)."""
+    from socialcare.interop.fhir import outbound
+    from socialcare.security.admin import organization_by_name
+
+    with unit_of_work() as session:
+        who = _principal(session, username)
+        org = organization_by_name(session, organization)
+        ep = outbound.set_endpoint(session, who, org.id, mode=mode, base_url=url, bearer_token=token)
+        console.print(f"[green]{org.name}[/green]: {ep.mode}" + (f" at {ep.base_url}" if ep.base_url else ""))
+
+
+@app.command("fhir-endpoints")
+def fhir_endpoints() -> None:
+    """Partners' FHIR endpoints, their last poll, and the push queue by status."""
+    from sqlalchemy import func
+
+    from socialcare.interop.fhir import outbound
+    from socialcare.interop.models import FhirOutbound
+
+    with unit_of_work() as session:
+        counts = dict(((e, s), n) for e, s, n in session.execute(
+            select(FhirOutbound.endpoint_id, FhirOutbound.status, func.count()).group_by(
+                FhirOutbound.endpoint_id, FhirOutbound.status)))
+        table = Table(show_edge=False)
+        for col in ("partner", "mode", "FHIR base URL", "pending", "sent", "failed", "last poll", "poll problems"):
+            table.add_column(col)
+        for ep in outbound.endpoints(session):
+            table.add_row(ep.organization.name, ep.mode, ep.base_url or "-",
+                          *(str(counts.get((ep.id, s), 0)) for s in ("pending", "sent", "failed")),
+                          f"{ep.last_polled_at:%Y-%m-%d %H:%M}" if ep.last_polled_at else "never",
+                          (ep.last_poll_error or "").splitlines()[0][:60] if ep.last_poll_error else "")
+    console.print(table)
+
+
+@app.command("fhir-sync")
+def fhir_sync(
+    once: bool = typer.Option(False, "--once", help="One pass, then stop"),
+    interval: float = typer.Option(60.0, "--interval", help="Seconds between passes"),
+    poll_every: int = typer.Option(900, "--poll-every", min=60,
+                                   help="Seconds between polls of each partner's server (the IG: not under 900)"),
+) -> None:
+    """Push new referrals (and cancellations) to direct partners' FHIR servers, retrying with backoff,
+    and poll their Tasks back into socialcare."""
+    import time
+    from datetime import timedelta
+
+    from socialcare.interop.fhir import outbound
+
+    with outbound.http_client() as client:
+        while True:
+            report = outbound.sync(client, poll_every=timedelta(seconds=poll_every))
+            changed = [c for p in report.polled for c in p.changed]
+            errors = [e for p in report.polled for e in p.errors]
+            console.print(f"queued {report.queued}, sent {report.sent}, retrying {report.retrying}, "
+                          f"failed {report.failed}; polled {len(report.polled)} partner(s), "
+                          f"{len(changed)} referral(s) changed", highlight=False)
+            for ref_id, before, after in changed:
+                console.print(f"  referral {ref_id}: {before} -> {after}", highlight=False)
+            for e in errors:
+                console.print(f"  [yellow]{e}[/yellow]", highlight=False)
+            if once:
+                if report.failed:
+                    raise typer.Exit(1)
+                return
+            try:
+                time.sleep(interval)
+            except KeyboardInterrupt:
+                console.print("Stopped.")
+                return

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from socialcare.core.db import Base
 from socialcare.kit.models import IdMixin
@@ -66,8 +66,8 @@ class FhirResource(IdMixin, Base):
 
 
 class FhirEndpoint(IdMixin, Base):
-    """An external organization's FHIR server. ``mode``: "direct" (we push Tasks to it) or "light" (it
-    has no server; its app polls ours with the IG's Task queries)."""
+    """An external organization's FHIR server. ``mode``: "direct" (we push Tasks to it and poll them
+    back) or "light" (it has no server; its app polls ours with the IG's Task queries)."""
 
     __tablename__ = "fhir_endpoint"
 
@@ -76,20 +76,31 @@ class FhirEndpoint(IdMixin, Base):
     mode: Mapped[str] = mapped_column(String(10), default="direct")
     bearer_token: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_poll_error: Mapped[str | None] = mapped_column(Text)  # None when the last poll went through
+
+    organization = relationship("Organization")
 
 
 class FhirOutbound(IdMixin, Base):
-    """A resource waiting to be pushed (PUT) to an external FHIR server, retried with backoff."""
+    """A resource waiting to be pushed (PUT) to an external FHIR server, retried with backoff.
+
+    ``referral_id``/``referral_status``: the referral and the status this push tells the partner
+    (a new referral, or the requester's cancellation); a status is pushed once."""
 
     __tablename__ = "fhir_outbound"
-    __table_args__ = (Index("ix_fhir_outbound_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_fhir_outbound_due", "status", "next_attempt_at"),
+                      Index("ix_fhir_outbound_referral", "referral_id", "referral_status"))
 
     endpoint_id: Mapped[int] = mapped_column(ForeignKey("fhir_endpoint.id"), index=True)
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referral.id", ondelete="SET NULL"))
+    referral_status: Mapped[str | None] = mapped_column(String(20))
     resource_type: Mapped[str] = mapped_column(String(40))
-    fhir_id: Mapped[str] = mapped_column(String(64))
+    fhir_id: Mapped[str] = mapped_column(String(64))  # the id on the partner's server
     body: Mapped[dict] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sent, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    http_status: Mapped[int | None] = mapped_column(Integer)  # the partner server's last answer
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
 from socialcare.interop.fhir.api import router as fhir_router
+from socialcare.interop.fhir.pages import router as fhir_pages_router
 from socialcare.interop.flatfiles.layouts import LAYOUTS
 from socialcare.interop.flatfiles.service import import_file, recent_imports
 from socialcare.security.principal import Principal
@@ -16,6 +17,7 @@ from socialcare.web.templating import render
 
 router = APIRouter(tags=["interop"])
 router.include_router(fhir_router)
+router.include_router(fhir_pages_router)
 
 NAV = [NavItem(label="Exchange", href="/exchange", permission="exchange:import", order=80)]
 

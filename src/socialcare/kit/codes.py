@@ -94,3 +94,12 @@ NEED_DOMAINS: dict[NeedDomain, NeedDomainInfo] = {
         "social_connection", "Social connection", "social-connection", "Z60.2"
     ),
 }
+
+
+def npi_valid(value: str) -> bool:
+    """The NPI check digit: Luhn over the 9 digits prefixed with 80840 (CMS NPI standard)."""
+    if len(value) != 10 or not value.isdigit():
+        return False
+    from stdnum import luhn
+
+    return luhn.is_valid("80840" + value)

@@ -10,16 +10,16 @@ range; PCP practices carry NPIs with a valid check digit; chronic conditions are
 ICD-10-CM codes (tests/demo checks each with simple-icd-10-cm).
 
 Nothing here loops over members in Python except to format strings: draws are vectorized and
-rows go to the database in batches through ``socialcare.demo.bulk``.
+rows go to the database in batches through ``socialcare.kit.bulk``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from socialcare.demo.bulk import bulk_insert, next_id
 from socialcare.demo.context import DemoContext
 from socialcare.demo.geography import STATE, WNY_COUNTIES, ny_zips
+from socialcare.kit.bulk import bulk_insert, next_id
 from socialcare.kit.codes import ProductLine
 from socialcare.members.models import EnrollmentSpan, Member, MemberCondition
 

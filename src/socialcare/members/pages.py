@@ -12,6 +12,7 @@ import logging
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
+from socialcare.core.db import savepoint
 from socialcare.kit.codes import PRODUCT_LINE_LABELS
 from socialcare.members import repository as repo
 from socialcare.members import service
@@ -60,7 +61,7 @@ def profile(request: Request, member_id: int, db: DbSession, principal: PagePrin
     sections: list[dict] = []
     for provider in request.app.state.member_section_providers:
         try:
-            with db.begin_nested():
+            with savepoint(db):
                 sections.extend(provider(db, principal, member) or [])
         except Exception:  # one domain's broken panel must not hide the member
             log.exception("member section provider %s failed", getattr(provider, "__module__", provider))

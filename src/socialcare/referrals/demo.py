@@ -14,7 +14,7 @@
 * Consents are recorded when members are contacted (a few revoked later); escalations from CBO staff
   to the plan's designated contact, some resolved.
 
-Rows are built in Python per referral (a few thousand) and bulk-loaded (demo.bulk: COPY on
+Rows are built in Python per referral (a few thousand) and bulk-loaded (kit.bulk: COPY on
 PostgreSQL); nothing goes through the ORM one row at a time.
 """
 
@@ -27,9 +27,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from socialcare.demo.bulk import bulk_insert, next_id
 from socialcare.demo.context import DemoContext
 from socialcare.directory.models import Service
+from socialcare.kit.bulk import bulk_insert, next_id
 from socialcare.members.models import Member
 from socialcare.referrals import rules
 from socialcare.referrals.models import (

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialcare.core.clock import utcnow
+from socialcare.core.db import savepoint
 from socialcare.core.errors import Conflict, InvalidInput, Problem
 from socialcare.directory.models import Organization, Service
 from socialcare.kit.codes import NEED_DOMAINS, OrgKind
@@ -116,7 +117,7 @@ def act(request: Request, referral_id: int, db: DbSession,
     the fresh row with the message instead of overwriting someone's work."""
     if row and request.headers.get("HX-Request") == "true":
         try:
-            with db.begin_nested():
+            with savepoint(db):
                 ref = service.act(db, principal, referral_id, action, version=version, reason=reason or None,
                                   channel=channel or None, result=result or None)
         except (Conflict, InvalidInput) as exc:
@@ -296,7 +297,7 @@ def batch_upload(request: Request, db: DbSession,
         ctx["problems"] = [Problem("the file is not UTF-8 text (save it as CSV UTF-8)", file=name)]
         return render(request, "referrals/batch.html", ctx, status_code=422)
     try:
-        with db.begin_nested():
+        with savepoint(db):
             rows = service.parse_batch_csv(text, name)
             res = service.assign_batch(db, principal, partner_org_id=partner_org_id, need_domain=need_domain,
                                        rows=rows, urgency=urgency, reason=reason, filename=name)

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from socialcare.core.clock import utcnow
+from socialcare.core.clock import as_utc, utcnow
 from socialcare.directory.models import HubNetworkMembership, Organization, Service, ServiceArea
 from socialcare.members.models import Member
 from socialcare.referrals import rules
@@ -143,15 +143,7 @@ def member_access_many(session: Session, principal: Principal, member_ids: list[
     return out
 
 
-def _aware(dt: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    if dt is None:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-aware = _aware
+_aware = aware = as_utc
 
 
 # ---- single referral -----------------------------------------------------------------------

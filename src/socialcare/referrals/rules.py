@@ -324,6 +324,48 @@ def available_actions(snap: Snapshot, sides: set[str] | frozenset[str]) -> list[
     return out
 
 
+# Business steps a partner may report without a status change (FHIR businessStatus, file rows).
+STEP_ACTIONS = {"outreach-attempted": "outreach", "contacted": "contacted", "enrolled": "enroll"}
+
+
+def actions_toward(snap: Snapshot, to_status: str, business: str | None, sides: set[str] | frozenset[str]) -> list[str]:
+    """The actions, in order, that take a referral to ``to_status`` (and ``business``), for a partner
+    that reports where a referral stands rather than each click: a FHIR Task update, a status file.
+
+    Reporting the service under way (in-progress) or done (completed) implies the milestones before
+    it (acceptance, contact, enrollment, service start); they are recorded as steps, in order, so the
+    timeline and the clocks read as if each had been clicked. Each step still passes ``apply``."""
+    cur = snap.status
+    done = snap.milestones
+    if to_status == cur:
+        return [STEP_ACTIONS[business]] if business in STEP_ACTIONS and business != snap.business_status else []
+    if to_status == Status.ACCEPTED:
+        return ["accept"]
+    if to_status == Status.REJECTED:
+        return ["reject"]
+    if to_status == Status.CANCELLED:
+        return ["withdraw"] if Side.OWNER in sides and Side.REQUESTER not in sides else ["cancel"]
+    if to_status == Status.ENTERED_IN_ERROR:
+        return ["entered_in_error"]
+    if to_status == Status.ON_HOLD:
+        return ["hold"]
+    if to_status == Status.FAILED:
+        return {"declined": ["decline"], "unable-to-contact": ["unable_to_contact"]}.get(business or "", ["fail"])
+    if to_status == Status.REQUESTED and cur == Status.DRAFT:
+        return ["submit"]
+    if to_status not in (Status.IN_PROGRESS, Status.COMPLETED):
+        raise TransitionRefused(f"A referral cannot be reported back to {to_status} from {cur}.")
+    steps = ["accept"] if cur == Status.REQUESTED else []
+    if cur == Status.ON_HOLD and "service_started_at" in done:
+        steps.append("resume")
+    else:
+        steps += [a for m, a in (("contacted_at", "contacted"), ("enrolled_at", "enroll"),
+                                 ("service_started_at", "start_service")) if m not in done]
+    if to_status == Status.COMPLETED:
+        steps.append("close_unresolved" if business == "need-not-resolved" else "resolve")
+    return steps
+
+
 MILESTONE_LABELS = {
     "accepted_at": "Accepted",
     "routed_at": "Routed",

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from socialcare.core.clock import utcnow
+from socialcare.core.db import savepoint
 from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from socialcare.directory.models import Organization, Service
 from socialcare.kit.codes import NEED_DOMAINS, NeedDomain, OrgKind
@@ -84,12 +85,15 @@ def snapshot(ref: Referral) -> rules.Snapshot:
                           outreach_attempts=ref.outreach_attempts or 0, milestones=milestones)
 
 
+# A hub routes instead of doing the outreach itself (it may still hold, cancel, close): the CBO it
+# routes to records these steps.
+HUB_ROUTES_INSTEAD = frozenset({"outreach", "contacted", "enroll", "decline", "unable_to_contact", "start_service"})
+
+
 def available_actions(principal: Principal, ref: Referral) -> list[rules.Action]:
     actions = rules.available_actions(snapshot(ref), sides_of(principal, ref))
     if principal.is_hub and ref.owner_org_id == principal.org_id:
-        # a hub routes instead of doing the outreach itself (it may still hold, cancel, close)
-        actions = [a for a in actions if a.key not in ("outreach", "contacted", "enroll", "decline",
-                                                        "unable_to_contact", "start_service")]
+        actions = [a for a in actions if a.key not in HUB_ROUTES_INSTEAD]
     return actions
 
 
@@ -218,7 +222,7 @@ def create_referral(session: Session, principal: Principal, data: NewReferral, *
         outreach_attempts=0, **dues,
     )
     try:
-        with session.begin_nested():
+        with savepoint(session):
             ref_id = session.execute(insert(Referral).values(**values).returning(Referral.id)).scalar_one()
     except IntegrityError:
         if not idempotency_key:
@@ -254,10 +258,14 @@ def _replay(existing: Referral, fingerprint: str) -> Referral:
 
 def act(session: Session, principal: Principal, referral_id: int, action: str, *, version: int | None,
         reason: str | None = None, channel: str | None = None, result: str | None = None,
-        note: str | None = None, now: datetime | None = None) -> Referral:
+        note: str | None = None, now: datetime | None = None, at: datetime | None = None) -> Referral:
     """Take one action (rules.ACTIONS) on a referral the principal's organization is party to.
 
-    ``version`` is the version the user saw (If-Match); None means "the current one" (CLI, jobs)."""
+    ``version`` is the version the user saw (If-Match); None means "the current one" (CLI, jobs).
+    ``at`` is when the step really happened, if earlier than now (a partner's status file reports
+    last week's contact today): the event, the milestones and closed_at take it, so the clocks and
+    timeliness measures count from then; ``updated_at`` stays the time of recording, so partners
+    polling for changes (FHIR ``_lastUpdated``) still see this one. Default: now."""
     if action == "route":
         raise InvalidInput("Routing needs a CBO", [Problem("use the route action with a CBO", field="action")])
     principal.require("referrals:read")
@@ -265,8 +273,7 @@ def act(session: Session, principal: Principal, referral_id: int, action: str, *
     sides = sides_of(principal, ref)
     if not sides:
         raise Forbidden("Your role may not change this referral.")
-    if principal.is_hub and Side.OWNER in sides and action in ("outreach", "contacted", "enroll", "decline",
-                                                                 "unable_to_contact", "start_service"):
+    if principal.is_hub and Side.OWNER in sides and action in HUB_ROUTES_INSTEAD:
         raise InvalidInput("The hub routes this referral",
                            [Problem("route it to a network CBO; the CBO records outreach and services",
                                     field="action")])
@@ -281,25 +288,27 @@ def act(session: Session, principal: Principal, referral_id: int, action: str, *
     except rules.TransitionRefused as exc:
         raise Conflict(str(exc)) from None
     now = now or utcnow()
+    at = at or now
     values: dict = {"updated_at": now}
     if outcome.changes_status:
         values["status"] = outcome.to_status
     if outcome.business_status != ref.business_status:
         values["business_status"] = outcome.business_status
     for m in outcome.sets:
-        values[m] = now
+        values[m] = at
     if action in ("outreach", "contacted"):
         values["outreach_attempts"] = (ref.outreach_attempts or 0) + 1
     if reason and outcome.changes_status:
         values["status_reason"] = reason
     from_status, member_id, parent_id = ref.status, ref.member_id, ref.parent_id
     new_version = _cas(session, ref, seen, values)
-    _event(session, principal, ref.id, now, kind="status" if outcome.changes_status else ("note" if action == "note" else "step"),
+    _event(session, principal, ref.id, at, kind="status" if outcome.changes_status else ("note" if action == "note" else "step"),
            action=action, from_status=from_status, to_status=outcome.to_status if outcome.changes_status else None,
            business_step=rules.ACTIONS[action].business_status, channel=channel, result=result,
-           note=(reason or note), version=new_version)
+           note="; ".join(dict.fromkeys(t for t in (reason, note) if t)) or None,  # both kept when both given
+           version=new_version)
     if parent_id is not None and action != "note":
-        _mirror_to_parent(session, principal, parent_id, ref.id, action, outcome, values, now)
+        _mirror_to_parent(session, principal, parent_id, ref.id, action, outcome, values, now, at)
     audit.record(session, principal, f"referral.{action}", object_type="referral", object_id=ref.id,
                  member_id=member_id, detail={"from": from_status, "to": outcome.to_status, "version": new_version})
     return ref
@@ -309,8 +318,9 @@ _MIRRORED = ("accepted_at", "first_outreach_at", "contacted_at", "enrolled_at", 
 
 
 def _mirror_to_parent(session: Session, principal: Principal, parent_id: int, child_id: int, action: str,
-                      outcome: rules.Outcome, child_values: dict, now: datetime) -> None:
-    """Carry a sub-referral's progress up to the plan's referral (the hub's task mirrors its CBO's)."""
+                      outcome: rules.Outcome, child_values: dict, now: datetime, at: datetime) -> None:
+    """Carry a sub-referral's progress up to the plan's referral (the hub's task mirrors its CBO's).
+    ``at``: when the child's step happened (see ``act``); ``now``: when it was recorded."""
     parent = session.get(Referral, parent_id)
     if parent is None or parent.status in rules.TERMINAL:
         return
@@ -324,7 +334,7 @@ def _mirror_to_parent(session: Session, principal: Principal, parent_id: int, ch
     business = parent.business_status
     if outcome.to_status in (Status.COMPLETED, Status.FAILED):
         to_status, business = outcome.to_status, outcome.business_status
-        values["closed_at"] = now
+        values["closed_at"] = at
         values["status_reason"] = child_values.get("status_reason")
     elif outcome.to_status in (Status.REJECTED, Status.CANCELLED, Status.ENTERED_IN_ERROR):
         business = "awaiting-routing"  # back to the hub's routing queue; the plan's referral stays open
@@ -340,7 +350,7 @@ def _mirror_to_parent(session: Session, principal: Principal, parent_id: int, ch
         values["business_status"] = business
     from_status = parent.status
     new_version = _cas(session, parent, parent.version, values)
-    _event(session, principal, parent.id, now, kind="status" if to_status != from_status else "step",
+    _event(session, principal, parent.id, at, kind="status" if to_status != from_status else "step",
            action=f"sub:{action}", from_status=from_status if to_status != from_status else None,
            to_status=to_status if to_status != from_status else None, business_step=business,
            note=f"From sub-referral #{child_id}", detail={"sub_referral_id": child_id}, version=new_version)

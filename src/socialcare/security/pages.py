@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from sqlalchemy.orm import Session
 
 from socialcare.core.clock import today
+from socialcare.core.db import savepoint
 from socialcare.core.errors import Conflict, InvalidInput, Problem
 from socialcare.core.settings import get_settings
 from socialcare.kit.pagination import paginate
@@ -195,7 +196,7 @@ def create_user(
 ):
     form = {"username": username, "full_name": full_name, "email": email, "role": role}
     try:
-        with db.begin_nested():
+        with savepoint(db):
             user = service.create_user(
                 db, principal, username=username, full_name=full_name, email=email, password=password, role=role
             )

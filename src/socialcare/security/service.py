@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from socialcare.core.clock import utcnow
+from socialcare.core.clock import as_utc, utcnow
 from socialcare.core.errors import Conflict, InvalidInput, Problem
 from socialcare.core.settings import get_settings
 from socialcare.security import audit
@@ -39,13 +39,6 @@ _DUMMY_HASH = None
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite gives naive datetimes back; every stored time is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def principal_for_user(user: User, via: str = "web") -> Principal:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from socialcare.core.db import savepoint
 from socialcare.web.deps import DbSession, PagePrincipal, public
 from socialcare.web.nav import NavItem, visible_nav
 from socialcare.web.templating import render
@@ -24,7 +25,7 @@ def home(request: Request, db: DbSession, principal: PagePrincipal):
     cards: list[dict] = []
     for provider in request.app.state.home_card_providers:
         try:
-            with db.begin_nested():
+            with savepoint(db):
                 cards.extend(provider(db, principal) or [])
         except Exception:  # one domain's broken card must not take the home page down
             log.exception("home card provider %s failed", getattr(provider, "__module__", provider))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from socialcare.core.errors import NotFound
 from socialcare.directory.models import Location, Organization, Service
-from socialcare.interop.fhir import clinical, directory, store
+from socialcare.interop.fhir import clinical, directory, patient_tasks, store
 from socialcare.interop.fhir import referrals as fref
 from socialcare.interop.fhir.base import (
     FHIR_JSON,
@@ -25,7 +25,6 @@ from socialcare.interop.fhir.base import (
     bundle,
     fhir_response,
     parse_instant,
-    ref_parts,
     to_json,
 )
 from socialcare.members.models import Member
@@ -52,6 +51,12 @@ async def _body(request: Request) -> dict:
         return json.loads(await request.body())
     except ValueError:
         raise FhirError("The body is not JSON.") from None
+
+
+def _same_id(body: dict, fid: str, rtype: str) -> None:
+    """An update names its resource twice (URL and body); the two must agree."""
+    if body.get("id") not in (None, fid):
+        raise FhirError("The id in the body differs from the URL.", expression=f"{rtype}.id")
 
 
 def _version(if_match: str | None) -> int | None:
@@ -96,13 +101,15 @@ def read_organization(fid: str, db: DbSession, principal: Who):
 
 @router.get("/Organization")
 def search_organization(request: Request, db: DbSession, principal: Who, name: str | None = None,
+                        name_exact: str | None = Query(None, alias="name:exact"),
                         identifier: str | None = None, _id: str | None = Query(None, alias="_id"),
                         count: int = COUNT):
     _dir_reader(principal)
     ids = None
     if _id:
         ids = [i for i in (store.local_id(db, "Organization", x, "organization") for x in _id.split(",")) if i]
-    orgs, total = directory.search_organizations(db, name=name, identifier=identifier, ids=ids, limit=count)
+    orgs, total = directory.search_organizations(db, name=name, identifier=identifier, ids=ids, limit=count,
+                                                 name_exact=name_exact)
     return fhir_response(bundle([directory.organization_to_fhir(db, o) for o in orgs], request, total))
 
 
@@ -115,8 +122,7 @@ async def create_organization(request: Request, db: DbSession, principal: Who):
 @router.put("/Organization/{fid}")
 async def put_organization(fid: str, request: Request, db: DbSession, principal: Who):
     body = await _body(request)
-    if body.get("id") not in (None, fid):
-        raise FhirError("The id in the body differs from the URL.", expression="Organization.id")
+    _same_id(body, fid, "Organization")
     org = directory.organization_from_fhir(db, principal, body, fid)
     return fhir_response(directory.organization_to_fhir(db, org))
 
@@ -137,9 +143,8 @@ def search_location(request: Request, db: DbSession, principal: Who, organizatio
     _dir_reader(principal)
     stmt = select(Location)
     if organization:
-        stmt = stmt.where(Location.organization_id == store.local_id(
-            db, "Organization", ref_parts(organization if "/" in organization else f"Organization/{organization}")[1],
-            "organization"))
+        stmt = stmt.where(Location.organization_id == store.local_for_param(db, "Organization", organization,
+                                                                            "organization"))
     if address_postalcode:
         stmt = stmt.where(Location.postal_code == address_postalcode)
     if name:
@@ -165,9 +170,8 @@ def search_service(request: Request, db: DbSession, principal: Who, organization
     _dir_reader(principal)
     stmt = select(Service).options(selectinload(Service.organization).selectinload(Organization.locations))
     if organization:
-        stmt = stmt.where(Service.organization_id == store.local_id(
-            db, "Organization", ref_parts(organization if "/" in organization else f"Organization/{organization}")[1],
-            "organization"))
+        stmt = stmt.where(Service.organization_id == store.local_for_param(db, "Organization", organization,
+                                                                           "organization"))
     if service_category:
         code = service_category.split("|")[-1]
         stmt = stmt.where(Service.need_domain.in_(directory.sdoh_category_domains(code) or [code]))
@@ -218,8 +222,7 @@ async def create_patient(request: Request, db: DbSession, principal: Who):
 @router.put("/Patient/{fid}")
 async def put_patient(fid: str, request: Request, db: DbSession, principal: Who):
     body = await _body(request)
-    if body.get("id") not in (None, fid):
-        raise FhirError("The id in the body differs from the URL.", expression="Patient.id")
+    _same_id(body, fid, "Patient")
     member = directory.patient_from_fhir(db, principal, body, fid)
     return fhir_response(directory.patient_to_fhir(db, member))
 
@@ -236,15 +239,25 @@ def _referral(db, principal: Principal, rtype: str, fid: str):
     return referrals.get_referral(db, principal, ref_id)
 
 
+def _is_patient_task(db, fid: str) -> bool:
+    rec = store.record(db, "Task", fid)
+    return rec is not None and rec.local_type == "patient-task"
+
+
 @router.get("/Task/{fid}")
 def read_task(fid: str, db: DbSession, principal: Who):
+    if _is_patient_task(db, fid):
+        return fhir_response(clinical.read(db, principal, "Task", fid))
     ref = _referral(db, principal, "Task", fid)
     return fhir_response(fref.task_to_fhir(db, ref), headers={"ETag": f'W/"{ref.version}"'})
 
 
 @router.post("/Task")
 async def create_task(request: Request, db: DbSession, principal: Who):
-    ref = fref.create_task(db, principal, await _body(request))
+    body = await _body(request)
+    if patient_tasks.is_patient_task(body):
+        return _created(clinical.save(db, principal, body, None, "Task"), request)
+    ref = fref.create_task(db, principal, body)
     return _created(fref.task_to_fhir(db, ref), request)
 
 
@@ -252,8 +265,17 @@ async def create_task(request: Request, db: DbSession, principal: Who):
 async def put_task(fid: str, request: Request, db: DbSession, principal: Who,
                    if_match: Annotated[str | None, Header()] = None):
     body = await _body(request)
-    if body.get("id") not in (None, fid):
-        raise FhirError("The id in the body differs from the URL.", expression="Task.id")
+    _same_id(body, fid, "Task")
+    if patient_tasks.is_patient_task(body):
+        if store.local_id(db, "Task", fid, "referral") is not None:
+            raise FhirError(f"Task/{fid} is a referral, not a Task for Patient.", expression="Task.code",
+                            status_code=409, code="conflict")
+        new = store.record(db, "Task", fid) is None
+        saved = clinical.save(db, principal, body, fid, "Task")
+        return _created(saved, request) if new else fhir_response(saved)
+    if _is_patient_task(db, fid):
+        raise FhirError(f"Task/{fid} is a Task for Patient; it cannot become a referral.", expression="Task.code",
+                        status_code=409, code="conflict")
     if store.local_id(db, "Task", fid, "referral") is None:
         ref = fref.create_task(db, principal, body, fid)  # update-as-create with the client's id
         return _created(fref.task_to_fhir(db, ref), request)
@@ -279,8 +301,7 @@ def search_task(
     stmt = select(Referral).where(referral_visibility(principal))
 
     def org_id(value: str) -> int:
-        return store.local_id(db, "Organization", ref_parts(value if "/" in value else f"Organization/{value}")[1],
-                              "organization") or -1
+        return store.local_for_param(db, "Organization", value, "organization")
 
     if owner:
         stmt = stmt.where(Referral.owner_org_id == org_id(owner))
@@ -294,11 +315,9 @@ def search_task(
         stmt = stmt.where(Referral.status.in_(status.split(",")))
     for p in patient, subject:
         if p:
-            stmt = stmt.where(Referral.member_id == (store.local_id(
-                db, "Patient", ref_parts(p if "/" in p else f"Patient/{p}")[1], "member") or -1))
+            stmt = stmt.where(Referral.member_id == store.local_for_param(db, "Patient", p, "member"))
     if part_of:
-        stmt = stmt.where(Referral.parent_id == (store.local_id(
-            db, "Task", ref_parts(part_of if "/" in part_of else f"Task/{part_of}")[1], "referral") or -1))
+        stmt = stmt.where(Referral.parent_id == store.local_for_param(db, "Task", part_of, "referral"))
     for lu in last_updated:
         prefix, value = (lu[:2], lu[2:]) if lu[:2] in ("gt", "ge", "lt", "le", "eq") else ("eq", lu)
         try:
@@ -315,7 +334,16 @@ def search_task(
     audit.record(db, principal, "fhir.task.search", object_type="referral", detail={"count": len(refs)})
     includes = [fref.sr_to_fhir(db, r) for r in refs] if any(i in ("Task:focus", "Task:focus:ServiceRequest")
                                                              for i in include) else []
-    return fhir_response(bundle([fref.task_to_fhir(db, r) for r in refs], request, total, includes))
+    tasks = [fref.task_to_fhir(db, r) for r in refs]
+    about = patient or subject or (owner if owner and owner.split("/")[-2:-1] == ["Patient"] else None)
+    if about and not (requester or part_of or owner_missing):  # and the member's Tasks for Patient
+        theirs, n = clinical.search(db, principal, "Task", about, 500 if status else count)
+        if status:  # one member's Tasks for Patient are few: filter here, count what is left
+            theirs = [t for t in theirs if t.get("status") in status.split(",")]
+            n = len(theirs)
+        tasks += theirs[:count]
+        total += n
+    return fhir_response(bundle(tasks, request, total, includes))
 
 
 @router.get("/ServiceRequest/{fid}")
@@ -341,8 +369,7 @@ async def create_service_request(request: Request, db: DbSession, principal: Who
 @router.put("/ServiceRequest/{fid}")
 async def put_service_request(fid: str, request: Request, db: DbSession, principal: Who):
     body = await _body(request)
-    if body.get("id") not in (None, fid):
-        raise FhirError("The id in the body differs from the URL.", expression="ServiceRequest.id")
+    _same_id(body, fid, "ServiceRequest")
     return _created(fref.create_service_request(db, principal, body, fid), request)
 
 
@@ -355,8 +382,7 @@ def _clinical_routes(rtype: str) -> None:
 
     async def put(fid: str, request: Request, db: DbSession, principal: Who):
         body = await _body(request)
-        if body.get("id") not in (None, fid):
-            raise FhirError("The id in the body differs from the URL.", expression=f"{rtype}.id")
+        _same_id(body, fid, rtype)
         return fhir_response(clinical.save(db, principal, body, fid, rtype))
 
     def read(fid: str, db: DbSession, principal: Who):

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from socialcare.core.clock import utcnow
 from socialcare.core.errors import InvalidInput, Problem, SocialcareError, Unauthorized
 
 FHIR_JSON = "application/fhir+json"
@@ -171,7 +172,8 @@ def bundle(entries: list[dict], request: Request, total: int, includes: list[dic
            for e in entries]
     out += [{"fullUrl": f"{base}/{e['resourceType']}/{e['id']}", "resource": e, "search": {"mode": "include"}}
             for e in includes or []]
-    b = {"resourceType": "Bundle", "type": "searchset", "total": total,
+    # meta.lastUpdated is when the search ran: a poller's next _lastUpdated=gt... starts there
+    b = {"resourceType": "Bundle", "type": "searchset", "total": total, "meta": {"lastUpdated": instant(utcnow())},
          "link": [{"relation": "self", "url": str(request.url)}], "entry": out}
     return to_json(b)
 

@@ -6,7 +6,7 @@ from socialcare import __version__
 from socialcare.interop.fhir.base import to_json
 
 SEARCH = {
-    "Organization": ["_id", "name", "identifier"],
+    "Organization": ["_id", "name", "name:exact", "identifier"],
     "Location": ["organization", "address-postalcode", "name"],
     "HealthcareService": ["organization", "service-category", "name"],
     "Patient": ["_id", "identifier", "family", "name", "birthdate"],
@@ -15,6 +15,9 @@ SEARCH = {
     "Consent": ["patient"], "Condition": ["patient", "subject"], "Observation": ["patient", "subject"],
     "QuestionnaireResponse": ["patient", "subject"], "Goal": ["patient", "subject"], "Procedure": ["patient", "subject"],
 }
+PARAM_TYPES = {"_lastUpdated": "date", "birthdate": "date", "name": "string", "name:exact": "string", "family": "string",
+               "address-postalcode": "string", "organization": "reference", "owner": "reference",
+               "requester": "reference", "patient": "reference", "subject": "reference", "part-of": "reference"}
 WRITE = {"Organization", "Patient", "Task", "ServiceRequest", "Consent", "Condition", "Observation",
          "QuestionnaireResponse", "Goal", "Procedure"}
 
@@ -26,12 +29,12 @@ def capability_statement(base: str) -> dict:
         if rtype in WRITE:
             interactions += [{"code": "create"}, {"code": "update"}]
         r = {"type": rtype, "interaction": interactions,
-             "searchParam": [{"name": p, "type": "token" if p not in ("_lastUpdated", "birthdate") else "date"}
-                             for p in params]}
+             "searchParam": [{"name": p, "type": PARAM_TYPES.get(p, "token")} for p in params]}
         if rtype == "Task":
             r["searchInclude"] = ["Task:focus"]
             r["supportedProfile"] = [
-                "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-TaskForReferralManagement"]
+                "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-TaskForReferralManagement",
+                "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-TaskForPatient"]
         resources.append(r)
     return to_json({
         "resourceType": "CapabilityStatement", "status": "active", "date": "2026-11-23", "kind": "instance",

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from socialcare.core.errors import InvalidInput
 from socialcare.interop.fhir import store
 from socialcare.interop.fhir.base import FhirError, new_id, parse, ref_parts, to_json, with_meta
 from socialcare.interop.fhir.directory import member_for_reference
@@ -29,6 +30,8 @@ def subject_reference(res) -> tuple[str | None, str]:
     rtype = res.get_resource_type()
     if rtype == "Consent":
         return (res.patient.reference if res.patient else None), "Consent.patient"
+    if rtype == "Task":  # a Task for Patient
+        return (res.for_fhir.reference if res.for_fhir else None), "Task.for"
     return (res.subject.reference if getattr(res, "subject", None) else None), f"{rtype}.subject"
 
 
@@ -46,7 +49,10 @@ def save(session: Session, principal: Principal, body: dict, fid: str | None, ex
                         code="conflict")
     out = to_json(res)
     out["id"] = fid
-    rec = store.save(session, expected, fid, out, organization_id=principal.org_id, member_id=member.id)
+    if expected == "Task":
+        _check_patient_task(out, existing)
+    rec = store.save(session, expected, fid, out, organization_id=principal.org_id, member_id=member.id,
+                     local_type="patient-task" if expected == "Task" else None)
     if expected == "Condition":
         _add_condition(session, member.id, res)
     if expected == "Consent":
@@ -54,6 +60,18 @@ def save(session: Session, principal: Principal, body: dict, fid: str | None, ex
     audit.record(session, principal, f"fhir.{expected.lower()}.write", object_type=expected, object_id=fid,
                  member_id=member.id)
     return with_meta(out, rec.version_id, rec.last_updated)
+
+
+def _check_patient_task(task: dict, existing: FhirResource | None) -> None:
+    from socialcare.interop.fhir import patient_tasks
+
+    problems = patient_tasks.check(task)
+    if problems:
+        raise InvalidInput("The Task is not a valid SDOHCC Task for Patient.", problems)
+    if existing is not None:
+        refused = patient_tasks.check_transition(existing.body.get("status"), task["status"])
+        if refused:
+            raise FhirError(refused, expression="Task.status", status_code=409, code="conflict")
 
 
 def _add_condition(session: Session, member_id: int, res) -> None:
@@ -84,6 +102,18 @@ def _grant(session: Session, principal: Principal, member_id: int, res) -> None:
 
 def read(session: Session, principal: Principal, rtype: str, fid: str) -> dict:
     rec = store.record(session, rtype, fid)
+    if rec is None and rtype == "Procedure":
+        from socialcare.interop.fhir import referrals as fref
+
+        ref_id = fref.derived_procedure_referral_id(fid)
+        if ref_id is not None:
+            from socialcare.referrals import service as referrals
+
+            ref = referrals.get_referral(session, principal, ref_id, audit_read=False)
+            from socialcare.interop.fhir.directory import visible_member
+
+            visible_member(session, principal, ref.member_id, "member.read")
+            return fref.procedure_to_fhir(session, ref)
     if rec is None:
         raise FhirError(f"{rtype}/{fid} is not on this server.", status_code=404, code="not-found")
     from socialcare.interop.fhir.directory import visible_member
@@ -99,10 +129,41 @@ def search(session: Session, principal: Principal, rtype: str, patient: str | No
         FhirResource.resource_type == rtype,
         FhirResource.member_id.in_(select(Member.id).where(member_visibility(principal))),
     )
+    if rtype == "Task":  # Tasks for Patient; referral Tasks are searched as referrals
+        stmt = stmt.where(FhirResource.local_type == "patient-task")
     if patient:
-        mid = store.local_id(session, "Patient", ref_parts(patient if "/" in patient else f"Patient/{patient}")[1], "member")
+        mid = store.local_for_param(session, "Patient", patient, "member")
         stmt = stmt.where(FhirResource.member_id == mid)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = list(session.scalars(stmt.order_by(FhirResource.id).limit(limit)))
-    audit.record_member_reads(session, principal, sorted({r.member_id for r in rows}), action="member.read")
-    return [with_meta(dict(r.body), r.version_id, r.last_updated) for r in rows], total
+    out = [with_meta(dict(r.body), r.version_id, r.last_updated) for r in rows]
+    member_ids = {r.member_id for r in rows}
+    if rtype == "Procedure":  # plus the resulting activities of completed referrals
+        derived, count = _derived_procedures(session, principal, mid if patient else None, limit - len(out))
+        total += count
+        out += [p for _, p in derived]
+        member_ids |= {m for m, _ in derived}
+    audit.record_member_reads(session, principal, sorted(member_ids), action="member.read")
+    return out, total
+
+
+def _derived_procedures(session: Session, principal: Principal, member_id: int | None,
+                        limit: int) -> tuple[list, int]:
+    """[(member id, Procedure)] of the completed referrals the principal sees, about members it may
+    see (at most ``limit``), and how many there are in all."""
+    from socialcare.interop.fhir import referrals as fref
+    from socialcare.members.models import Member
+    from socialcare.referrals.models import Referral
+    from socialcare.referrals.repository import referral_visibility
+
+    stmt = select(Referral).where(
+        Referral.status == "completed", referral_visibility(principal),
+        Referral.member_id.in_(select(Member.id).where(member_visibility(principal))),
+    )
+    if member_id is not None:
+        stmt = stmt.where(Referral.member_id == member_id)
+    count = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if limit <= 0:
+        return [], count
+    return [(r.member_id, fref.procedure_to_fhir(session, r))
+            for r in session.scalars(stmt.order_by(Referral.id).limit(limit))], count

@@ -123,10 +123,12 @@ def organization_from_fhir(session: Session, principal: Principal, body: dict, f
 
 
 def search_organizations(session: Session, *, name: str | None, identifier: str | None, ids: list[int] | None,
-                         limit: int) -> tuple[list[Organization], int]:
+                         limit: int, name_exact: str | None = None) -> tuple[list[Organization], int]:
     stmt = select(Organization)
     if name:
         stmt = stmt.where(func.lower(Organization.name).like(f"%{name.lower()}%"))
+    if name_exact:  # FHIR's :exact modifier: the whole name, case and accents included
+        stmt = stmt.where(Organization.name == name_exact)
     if identifier:
         stmt = stmt.where(Organization.npi == identifier.split("|")[-1])
     if ids is not None:

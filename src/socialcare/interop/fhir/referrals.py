@@ -10,6 +10,9 @@ FHIR exactly as to the web app. Task.meta.versionId is the referral's version (I
   hub owns: the hub's sub-referral to a network CBO (``route``).
 - PUT Task: the new status / businessStatus becomes the referral actions that lead there
   (``act``), e.g. an owner setting ``completed`` after ``in-progress`` is "need resolved".
+- A completed referral's Task.output names its resulting activity: the Procedure the target sent,
+  or else ``Procedure/referral-<id>``, which socialcare derives from the referral and the services
+  delivered under it (``procedure_to_fhir``), so a loop closed in the web app closes in FHIR too.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ from socialcare.security.principal import Principal
 
 TASK_PROFILE = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-TaskForReferralManagement"
 SR_PROFILE = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-ServiceRequest"
+PROCEDURE_PROFILE = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-Procedure"
+PROCEDURE_PREFIX = "referral-"  # Procedure/referral-<id>: the resulting activity of a completed referral
+HCPCS = "urn:oid:2.16.840.1.113883.6.285"  # HCPCS Level II in US Core Procedure Codes
+SNOMED = "http://snomed.info/sct"
+SOCIAL_SERVICE = {"system": SNOMED, "code": "410606002", "display": "Social service procedure"}
 TASK_CODE = {"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "fulfill",
                          "display": "Fulfill the focal request"}]}
 SR_STATUS = {"draft": "draft", "requested": "active", "accepted": "active", "in-progress": "active",
@@ -85,8 +93,6 @@ def task_to_fhir(session: Session, ref: Referral) -> dict:
     out = raw
     for k, v in built.items():
         if v is None:
-            if k in ("businessStatus", "statusReason") and k in out and k not in ("statusReason",):
-                continue
             continue
         # references the client sent (its own ids, a PractitionerRole requester) keep their meaning
         if k in ("focus", "for", "requester", "partOf") and raw.get(k):
@@ -95,6 +101,10 @@ def task_to_fhir(session: Session, ref: Referral) -> dict:
                 session, "Organization", ref_parts(raw["owner"].get("reference"))[1], "organization") == ref.owner_org_id:
             continue
         out[k] = v
+    if ref.status == "completed" and not out.get("output"):
+        out["output"] = [{"type": {"coding": [{"system": TEMP_CODES, "code": "resulting-activity",
+                                               "display": "Resulting Activity"}]},
+                          "valueReference": {"reference": f"Procedure/{PROCEDURE_PREFIX}{ref.id}"}}]
     return to_json(with_meta(out, ref.version, ref.updated_at, TASK_PROFILE))
 
 
@@ -119,6 +129,56 @@ def sr_to_fhir(session: Session, ref: Referral) -> dict:
             continue
         out[k] = v
     return to_json(with_meta(out, ref.version, ref.updated_at, SR_PROFILE))
+
+
+def derived_procedure_referral_id(fid: str) -> int | None:
+    """The referral a ``Procedure/referral-<id>`` stands for (None for any other id)."""
+    rest = fid.removeprefix(PROCEDURE_PREFIX)
+    return int(rest) if fid.startswith(PROCEDURE_PREFIX) and rest.isdigit() else None
+
+
+def procedure_to_fhir(session: Session, ref: Referral) -> dict:
+    """The resulting activity of a completed referral (SDOHCC Procedure): what was asked for (the
+    ServiceRequest's code), what was delivered (the HCPCS codes of its service records, its own and
+    its sub-referrals'), by whom and when. Derived on read, so it never disagrees with the referral."""
+    from socialcare.delivery.models import ServiceRecord
+    from socialcare.referrals import repository as referral_repo
+
+    if ref.status != "completed":
+        raise FhirError(f"Referral {ref.id} is {ref.status}: only a completed referral has a resulting activity.",
+                        status_code=404, code="not-found")
+    done = [c for c in referral_repo.children(session, ref.id) if c.status == "completed"]
+    performer_ref = done[-1] if done else ref  # a hub's referral was performed by the CBO it routed to
+    ids = [ref.id, *(c.id for c in done)]
+    records = session.scalars(select(ServiceRecord).where(
+        ServiceRecord.referral_id.in_(ids), ServiceRecord.status == "recorded").order_by(ServiceRecord.service_date))
+    records = list(records)
+    sr = sr_to_fhir(session, ref)
+    info = NEED_DOMAINS.get(ref.need_domain)
+    codings = list((sr.get("code") or {}).get("coding") or [])
+    for code in dict.fromkeys(r.hcpcs for r in records if r.hcpcs):
+        codings.append({"system": HCPCS, "code": code})
+    service = performer_ref.service or ref.service
+    text = service.name if service else (sr.get("code") or {}).get("text") or (info.label if info else ref.need_domain)
+    start = performer_ref.service_started_at or ref.service_started_at
+    if records and (start is None or records[0].service_date < start.date()):
+        start_text = records[0].service_date.isoformat()
+    else:
+        start_text = instant(start) if start else None
+    body = {
+        "resourceType": "Procedure", "id": f"{PROCEDURE_PREFIX}{ref.id}", "status": "completed",
+        "basedOn": [{"reference": f"ServiceRequest/{sr['id']}"}],
+        "category": {"coding": [SOCIAL_SERVICE, *([{"system": TEMP_CODES, "code": info.sdoh_category,
+                                                      "display": info.label}] if info else [])]},
+        "code": {"coding": codings, "text": text} if codings else {"text": text},
+        "subject": dict(sr["subject"]),
+        "performedPeriod": {k: v for k, v in (("start", start_text), ("end", instant(ref.closed_at))) if v},
+        "performer": [{"actor": _org_ref(session, performer_ref.owner_org_id)}] if performer_ref.owner_org_id else None,
+        "outcome": {"text": rules.BUSINESS_STATUSES.get(ref.business_status or "", "Completed")},
+        "note": [{"text": ref.status_reason}] if ref.status_reason else None,
+    }
+    return to_json(with_meta({k: v for k, v in body.items() if v is not None}, ref.version, ref.updated_at,
+                             PROCEDURE_PROFILE))
 
 
 # ---- create --------------------------------------------------------------------------------
@@ -172,6 +232,7 @@ def create_task(session: Session, principal: Principal, body: dict, fid: str | N
     if task.status not in ("requested", "draft"):
         raise FhirError("A new referral Task starts as 'requested' (or 'draft'); the referral target moves it on.",
                         expression="Task.status")
+    assigned = fid is None
     fid = fid or new_id()
     if store.record(session, "Task", fid) is not None:
         raise Conflict(f"Task/{fid} already exists; PUT to change it.")
@@ -185,16 +246,19 @@ def create_task(session: Session, principal: Principal, body: dict, fid: str | N
     domain = _need_domain(sr)
     reason = "; ".join(n.text for n in sr.note or [] if n.text) or (task.description or "") or (
         sr.code.text if sr.code and sr.code.text else ", ".join(c.display or c.code for c in (sr.code.coding if sr.code else []) or []))
+    # the IG carries the member's consent to share as ServiceRequest.supportingInfo -> Consent
+    consent = any(ref_parts(s.reference)[0] == "Consent" for s in sr.supportingInfo or [])
     if task.partOf:
-        ref = _create_subtask(session, principal, task, owner_id)
+        ref = _create_subtask(session, principal, task, owner_id, consent)
     else:
-        consent = any(ref_parts(s.reference)[0] == "Consent" for s in sr.supportingInfo or [])
         data = referrals.NewReferral(
             member_id=member.id, need_domain=domain, owner_org_id=owner_id, reason=reason[:4000],
             urgency=task.priority or (sr.priority if sr.priority else "routine"), submit=task.status == "requested",
             consent_scope="referral" if consent else None, consent_method="written",
         )
         ref, _created = referrals.create_referral(session, principal, data, idempotency_key=f"fhir:Task/{fid}")
+    if assigned and store.record(session, "Task", str(ref.id)) is None:
+        fid = str(ref.id)  # a Task we name carries the referral's number, as the web app shows it
     stored = to_json(task)
     stored["id"] = fid
     store.save(session, "Task", fid, stored, organization_id=principal.org_id, member_id=member.id,
@@ -204,56 +268,18 @@ def create_task(session: Session, principal: Principal, body: dict, fid: str | N
     return ref
 
 
-def _create_subtask(session: Session, principal: Principal, task, cbo_id: int) -> Referral:
+def _create_subtask(session: Session, principal: Principal, task, cbo_id: int, consent: bool) -> Referral:
+    """A coordination platform's sub-referral (Task.partOf): the hub routes its referral to a CBO."""
     ptype, pfid = ref_parts(task.partOf[0].reference)
     parent_id = store.local_id(session, "Task", pfid, "referral") if ptype == "Task" else None
     if parent_id is None:
         raise FhirError("Task.partOf must reference a referral Task on this server.", expression="Task.partOf")
     parent = referrals.route(session, principal, parent_id, cbo_id=cbo_id, service_id=None, version=None,
-                             note=task.description, consent_scope=None)
-    child = session.scalar(select(Referral).where(Referral.parent_id == parent.id).order_by(Referral.id.desc()))
-    return child
+                             note=task.description, consent_scope="referral" if consent else None)
+    return session.scalar(select(Referral).where(Referral.parent_id == parent.id).order_by(Referral.id.desc()))
 
 
 # ---- update: status changes become referral actions ----------------------------------------
-
-STEP_ACTIONS = {"outreach-attempted": "outreach", "contacted": "contacted", "enrolled": "enroll"}
-
-
-def _plan_actions(ref: Referral, to_status: str, business: str | None, sides: set[str]) -> list[str]:
-    """The referral actions that take the referral to ``to_status`` (and ``business``)."""
-    cur = ref.status
-    milestones = {m for m in rules.MILESTONE_LABELS if getattr(ref, m) is not None}
-    if to_status == cur:
-        return [STEP_ACTIONS[business]] if business in STEP_ACTIONS and business != ref.business_status else []
-    if to_status == "accepted":
-        return ["accept"]
-    if to_status == "rejected":
-        return ["reject"]
-    if to_status == "cancelled":
-        return ["withdraw"] if rules.Side.OWNER in sides and rules.Side.REQUESTER not in sides else ["cancel"]
-    if to_status == "entered-in-error":
-        return ["entered_in_error"]
-    if to_status == "on-hold":
-        return ["hold"]
-    if to_status == "failed":
-        return {"declined": ["decline"], "unable-to-contact": ["unable_to_contact"]}.get(business or "", ["fail"])
-    # in-progress and completed: the target reports the service under way (or done); the milestones
-    # it implies (contact, enrollment, service start) are recorded as steps, in order
-    steps = []
-    if cur == "on-hold" and "service_started_at" in milestones:
-        steps.append("resume")
-    else:
-        if "contacted_at" not in milestones:
-            steps.append("contacted")
-        if "enrolled_at" not in milestones:
-            steps.append("enroll")
-        if "service_started_at" not in milestones:
-            steps.append("start_service")
-    if to_status == "completed":
-        steps.append("close_unresolved" if business == "need-not-resolved" else "resolve")
-    return steps
-
 
 def update_task(session: Session, principal: Principal, fid: str, body: dict, if_match: int | None) -> Referral:
     task = parse(body, "Task")
@@ -275,7 +301,11 @@ def update_task(session: Session, principal: Principal, fid: str, body: dict, if
     reason = task.statusReason.text if task.statusReason and task.statusReason.text else None
     note = "; ".join(n.text for n in task.note or [] if n.text) or None
     sides = referrals.sides_of(principal, ref)
-    for action in _plan_actions(ref, task.status, business, sides):
+    try:
+        planned = rules.actions_toward(referrals.snapshot(ref), task.status, business, sides)
+    except rules.TransitionRefused as exc:
+        raise Conflict(str(exc)) from None
+    for action in planned:
         channel = "portal" if rules.ACTIONS[action].needs_channel else None
         ref = referrals.act(session, principal, ref.id, action, version=None, channel=channel,
                             reason=reason or (note if rules.ACTIONS[action].needs_reason else None) or

@@ -43,6 +43,16 @@ def local_id(session: Session, rtype: str, fid: str | None, local_type: str) -> 
     return int(fid) if fid.isdigit() else None
 
 
+def local_for_param(session: Session, rtype: str, value: str, local_type: str) -> int:
+    """The row a reference search parameter names ("Organization/12", "12", or an absolute URL);
+    -1 (matches nothing) when it names nothing here."""
+    from socialcare.interop.fhir.base import ref_parts
+
+    fid = ref_parts(value if "/" in value else f"{rtype}/{value}")[1]
+    found = local_id(session, rtype, fid, local_type)
+    return found if found is not None else -1
+
+
 def save(session: Session, rtype: str, fid: str, body: dict, *, organization_id: int | None = None,
          member_id: int | None = None, local_type: str | None = None, local_id: int | None = None) -> FhirResource:
     """Insert or update (new version) the kept JSON of a resource."""

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from socialcare.delivery import rules as delivery_rules
 from socialcare.kit.codes import NeedDomain, ProductLine
+from socialcare.referrals import rules as referral_rules
 
 SEX_CODES = {"female": "female", "f": "female", "male": "male", "m": "male", "other": "other", "o": "other",
              "unknown": "unknown", "u": "unknown"}
@@ -96,19 +98,26 @@ REFERRAL_STATUS = Layout(
     description=(
         "One row per status change of a referral, in the order they happened. Statuses are the FHIR SDOH "
         "Clinical Care Task statuses a referral target may set; business_status is the finer step from "
-        "socialcare's local code system (see 'Task.businessStatus' below)."
+        "socialcare's local code system (see 'Task.businessStatus' above). Only the hub or CBO a referral "
+        "was sent to reports its status."
     ),
-    key=("referral_id", "status", "status_date"),
+    # a repeated row (same referral, status, business status, date and channel) is refused by the
+    # importer, which compares the parsed values (empty cells included)
     columns=(
         Column("referral_id", "int", True, description="socialcare referral number", example="1042"),
         Column("plan_member_id", "text", True, 40, description="checked against the referral's member",
                example="M0012345"),
         Column("status", "code", True, values=("accepted", "rejected", "in-progress", "on-hold", "completed",
                                                "failed", "cancelled"), example="accepted"),
-        Column("status_date", "date", True, example="2025-03-04"),
-        Column("business_status", "text", max_len=40, example="contact-attempted"),
-        Column("reason", "text", max_len=500, description="required for rejected, cancelled, on-hold, failed",
-               example=""),
+        Column("status_date", "date", True, description="when it happened; not in the future, not before the "
+               "referral was requested or its last recorded step", example="2025-03-04"),
+        Column("business_status", "code", values=tuple(referral_rules.BUSINESS_STATUSES),
+               description="a code of the local code system that fits the status (see below)", example="contacted"),
+        Column("reason", "text", max_len=500, description="required for rejected, cancelled, on-hold, failed, "
+               "and completed with need-not-resolved", example=""),
+        Column("channel", "code", values=tuple(referral_rules.CHANNELS), description="how the member was "
+               "reached: phone, text, email, mail, in_person, home_visit, portal; required when the row records "
+               "outreach or the first contact", example="phone"),
         Column("note", "text", max_len=2000, example="Reached member; first delivery Friday"),
     ),
 )
@@ -119,18 +128,33 @@ SERVICE_RECORD = Layout(
     direction="CBO -> hub -> health plan",
     description=(
         "One row per service delivered to a member (a member-level service line that can become an 837P "
-        "line or an invoice line)."
+        "line or an invoice line), recorded by the organization that delivered it under a referral it was "
+        "sent."
     ),
-    key=("referral_id", "service_date", "service_code"),
+    # a repeated service line (same referral, date and code) is refused by the importer, which compares
+    # the parsed values (S5170-U6 = s5170:u6, 2025-03-07 = 03/07/2025)
     columns=(
-        Column("referral_id", "int", True, example="1042"),
-        Column("plan_member_id", "text", True, 40, example="M0012345"),
-        Column("service_date", "date", True, example="2025-03-07"),
-        Column("need_domain", "code", True, values=tuple(d.value for d in NeedDomain), example="food"),
-        Column("service_code", "text", True, 20, description="HCPCS/CPT with modifiers", example="S5170-U6"),
-        Column("units", "decimal", True, example="10"),
-        Column("place_of_service", "text", max_len=2, example="12"),
-        Column("rendering_npi", "npi", example=""),
+        Column("referral_id", "int", True, description="the referral the service answers", example="1042"),
+        Column("plan_member_id", "text", True, 40, description="checked against the referral's member",
+               example="M0012345"),
+        Column("service_date", "date", True, description="not in the future, at most three years ago",
+               example="2025-03-07"),
+        Column("need_domain", "code", True, values=tuple(d.value for d in NeedDomain),
+               description="the need domain of the service delivered (food, housing, transportation, utilities, "
+               "care_management, ...)", example="food"),
+        Column("service_code", "text", max_len=20, description="HCPCS/CPT with up to four modifiers, the code "
+               "of one of your directory services (extra modifiers allowed); empty for a service without a "
+               "billing code", example="S5170-U6"),
+        Column("units", "int", True, description="whole units of the service's unit (meals, 15 minutes, "
+               "trips), 1 to 9,999", example="10"),
+        Column("place_of_service", "code", values=tuple(delivery_rules.PLACES_OF_SERVICE),
+               description="CMS place of service code; empty: 12 (home)", example="12"),
+        Column("rendering_npi", "npi", description="the NPI of who delivered it, if it has one (10 digits, "
+               "valid check digit)", example=""),
+        Column("diagnosis_code", "text", max_len=8, description="ICD-10-CM Z code for the claim line (e.g. "
+               "Z59.41)", example="Z59.41"),
+        Column("service_id", "int", description="your directory service id; needed only when several of your "
+               "services in the need domain have the code", example=""),
         Column("note", "text", max_len=2000, example="10 medically tailored meals delivered"),
     ),
 )

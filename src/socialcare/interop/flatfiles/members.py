@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialcare.core.errors import Forbidden, Problem
-from socialcare.interop.flatfiles.bulk import bulk_insert, bulk_update
 from socialcare.interop.flatfiles.reader import row_problem
+from socialcare.kit.bulk import bulk_insert, bulk_update, db_ready
 from socialcare.members.models import EnrollmentSpan, Member
 from socialcare.security.principal import Principal
 from socialcare.security.rules import is_plan_role
@@ -70,8 +70,8 @@ def apply(session: Session, principal: Principal, df: pd.DataFrame, parsed: dict
         {"id": existing[r["plan_member_id"]], **{k: r[k] for k in MEMBER_FIELDS}}
         for r in rows if r["plan_member_id"] in existing
     ]
-    bulk_insert(session, Member.__table__, new_rows)
-    bulk_update(session, Member.__table__, upd_rows)
+    bulk_insert(session, Member, *db_ready(session, Member, new_rows))
+    bulk_update(session, Member, upd_rows)
     if new_rows:
         existing = dict(session.execute(
             select(Member.plan_member_id, Member.id).where(Member.plan_id == plan_id)
@@ -95,6 +95,6 @@ def apply(session: Session, principal: Principal, df: pd.DataFrame, parsed: dict
             span_new.append({"member_id": mid, "product_line": pl, "start_date": s, "end_date": e})
         else:
             span_upd.append({"id": sid, "product_line": pl, "end_date": e})
-    bulk_insert(session, EnrollmentSpan.__table__, span_new)
-    bulk_update(session, EnrollmentSpan.__table__, span_upd)
+    bulk_insert(session, EnrollmentSpan, *db_ready(session, EnrollmentSpan, span_new))
+    bulk_update(session, EnrollmentSpan, span_upd)
     return len(new_rows), len(upd_rows)

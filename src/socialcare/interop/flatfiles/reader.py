@@ -18,6 +18,7 @@ import pandas as pd
 
 from socialcare.core.errors import Problem
 from socialcare.interop.flatfiles.layouts import SEX_CODES, Layout
+from socialcare.kit.codes import npi_valid
 
 MAX_ROWS = 1_000_000
 
@@ -113,15 +114,6 @@ def parse_dates(s: pd.Series) -> pd.Series:
     if missing.any():
         out[missing] = pd.to_datetime(s[missing], format=DATE_FORMATS[1], errors="coerce")
     return out
-
-
-def npi_valid(value: str) -> bool:
-    """The NPI check digit: Luhn over the 9 digits prefixed with 80840 (CMS NPI standard)."""
-    if len(value) != 10 or not value.isdigit():
-        return False
-    from stdnum import luhn
-
-    return luhn.is_valid("80840" + value)
 
 
 def _npi_ok(values: pd.Series) -> pd.Series:

@@ -9,12 +9,13 @@ on record; an accepted file writes its rows and the record together.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from socialcare.core.errors import InvalidInput, Problem
+from socialcare.core.db import savepoint
+from socialcare.core.errors import InvalidInput, Problem, SocialcareError
 from socialcare.interop.flatfiles import reader
 from socialcare.interop.flatfiles.layouts import Layout, layout
 from socialcare.interop.models import ExchangeImport
@@ -62,17 +63,20 @@ class ImportResult:
             raise InvalidInput(self.summary(), self.problems)
 
 
-def _importer(name: str):
-    """The module that checks and applies one layout (check(), apply(), authorize())."""
-    if name == "member_eligibility":
-        from socialcare.interop.flatfiles import members
+IMPORTERS = {
+    "member_eligibility": "socialcare.interop.flatfiles.members",
+    "referral_status": "socialcare.interop.flatfiles.referral_status",
+    "service_record": "socialcare.interop.flatfiles.service_records",
+}
 
-        return members
-    if name in ("referral_status", "service_record"):
-        # layouts are documented and agreed; their importers are not written yet (docs/interop.md)
-        raise InvalidInput(f"Importing {name} files is not available yet; use the FHIR API (/fhir/Task) or the web app.",
-                           [Problem("not importable yet", field="layout")])
-    raise InvalidInput(f"The {name} layout is an export only.", [Problem("not importable", field="layout")])
+
+def _importer(name: str):
+    """The module that checks and applies one layout (authorize(), check(), apply())."""
+    if name not in IMPORTERS:
+        raise InvalidInput(f"The {name} layout is an export only.", [Problem("not importable", field="layout")])
+    import importlib
+
+    return importlib.import_module(IMPORTERS[name])
 
 
 def sha256(data: bytes) -> str:
@@ -112,15 +116,28 @@ def import_file(
     problems = reader.header_problems(df, lay, file_name)
     if not problems:
         problems, parsed = reader.validate_columns(df, lay, file_name)
-        if not problems:
-            problems = reader.sort_problems(importer.check(session, principal, df, parsed, file_name))
+        # the importer's checks run on every row too (a row with an unreadable cell skips only what
+        # depends on that cell), so one report names every bad row and field
+        problems = sorted(problems + reader.sort_problems(importer.check(session, principal, df, parsed, file_name)),
+                          key=lambda p: p.row or 0)
     if not problems and result.rows_total == 0:
         problems = [Problem("the file has a header but no rows", file=file_name)]
     if problems:
         result.problems = problems
         return _record(session, principal, result, len(data), via)
 
-    result.rows_inserted, result.rows_updated = importer.apply(session, principal, df, parsed)
+    # check() found nothing wrong, but applying goes through the domains' own services, which check
+    # again (the state machine, a concurrent change): if one refuses a row, the savepoint takes back
+    # every row already written, so the file is still all or nothing and its rejection is on record.
+    try:
+        with savepoint(session):
+            result.rows_inserted, result.rows_updated = importer.apply(session, principal, df, parsed)
+    except SocialcareError as exc:
+        session.expire_all()  # objects loaded inside the savepoint may hold values it took back
+        result.rows_inserted = result.rows_updated = 0
+        result.problems = list(getattr(exc, "problems", None) or []) or [Problem(exc.message, file=file_name)]
+        result.problems = [p if p.file else replace(p, file=file_name) for p in result.problems]
+        return _record(session, principal, result, len(data), via)
     result.status = "accepted"
     return _record(session, principal, result, len(data), via)
 
