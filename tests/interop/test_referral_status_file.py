@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from socialcare.core.clock import today, utcnow
+from socialcare.core.clock import as_utc, today, utcnow
 from socialcare.core.errors import Conflict, Forbidden
 from socialcare.interop import dropfolder
 from socialcare.interop.flatfiles import referral_status, samples
@@ -18,7 +18,6 @@ from socialcare.interop.flatfiles.service import import_file
 from socialcare.interop.models import ExchangeImport
 from socialcare.referrals import service as referrals
 from socialcare.referrals.models import Referral, ReferralEvent
-from socialcare.referrals.repository import aware
 from socialcare.security.models import AuditEvent
 from tests.factories import make_org
 from tests.web.fixtures import csrf_from
@@ -50,7 +49,7 @@ def status_file(rows: list[dict]) -> bytes:
 
 def events(db, ref) -> list[tuple]:
     """The referral's lifecycle on its timeline (consent events left out)."""
-    return [(e.action, aware(e.at), e.channel, e.note) for e in db.scalars(
+    return [(e.action, as_utc(e.at), e.channel, e.note) for e in db.scalars(
         select(ReferralEvent).where(ReferralEvent.referral_id == ref.id, ReferralEvent.kind != "consent")
         .order_by(ReferralEvent.id))]
 
@@ -72,10 +71,10 @@ def test_an_accepted_file_takes_each_referral_through_its_steps_at_the_reported_
     db.refresh(r1)
     db.refresh(r2)
     assert (r1.status, r1.business_status, r1.version) == ("in-progress", "service-started", 5)
-    assert aware(r1.accepted_at) == midnight(15)
-    assert aware(r1.first_outreach_at) == aware(r1.contacted_at) == midnight(14)
-    assert aware(r1.enrolled_at) == aware(r1.service_started_at) == midnight(10)
-    assert aware(r1.updated_at) >= before  # recorded now: partners polling for changes see it
+    assert as_utc(r1.accepted_at) == midnight(15)
+    assert as_utc(r1.first_outreach_at) == as_utc(r1.contacted_at) == midnight(14)
+    assert as_utc(r1.enrolled_at) == as_utc(r1.service_started_at) == midnight(10)
+    assert as_utc(r1.updated_at) >= before  # recorded now: partners polling for changes see it
     # in-progress implies enrollment: recorded as its own step, the row's note on the step it reports
     assert events(db, r1)[1:] == [
         ("accept", midnight(15), None, None),
@@ -87,7 +86,7 @@ def test_an_accepted_file_takes_each_referral_through_its_steps_at_the_reported_
     # one row "accepted, contacted" on a referral not yet accepted: both steps
     assert [(a, at, ch) for a, at, ch, _ in events(db, r3)[1:]] == [("accept", midnight(11), None),
                                                                      ("contacted", midnight(11), "text")]
-    assert aware(r2.closed_at) == midnight(12)
+    assert as_utc(r2.closed_at) == midnight(12)
     rec = db.get(ExchangeImport, res.import_id)
     assert (rec.status, rec.layout, rec.rows_updated, rec.organization_id) == ("accepted", "referral_status", 5,
                                                                                 world.cbo.id)
@@ -111,7 +110,7 @@ def test_a_cbo_closing_a_routed_referral_closes_the_plans_referral_at_the_same_t
     db.refresh(child)
     assert (child.status, child.business_status) == ("completed", "need-resolved")
     assert (parent.status, parent.business_status) == ("completed", "need-resolved")
-    assert aware(parent.closed_at) == aware(child.closed_at) >= midnight(0)
+    assert as_utc(parent.closed_at) == as_utc(child.closed_at) >= midnight(0)
     assert [a for a, *_ in events(db, parent)][-1] == "sub:resolve"
 
 

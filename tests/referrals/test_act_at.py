@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from socialcare.core.clock import as_utc
 from socialcare.referrals import repository as repo
 from socialcare.referrals import service as svc
 from socialcare.referrals.models import ReferralEvent
@@ -15,7 +16,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def _events(db, ref_id):
-    return [(e.action, repo.aware(e.at)) for e in db.scalars(
+    return [(e.action, as_utc(e.at)) for e in db.scalars(
         select(ReferralEvent).where(ReferralEvent.referral_id == ref_id, ReferralEvent.kind != "consent")
         .order_by(ReferralEvent.id))]
 
@@ -26,7 +27,7 @@ def test_without_at_everything_is_dated_now(db, world):
                                                                     owner_org_id=w.cbo.id), now=T0)
     t1 = T0 + timedelta(hours=1)
     ref = svc.act(db, w.cbo_user, ref.id, "accept", version=None, now=t1)
-    assert repo.aware(ref.accepted_at) == repo.aware(ref.updated_at) == t1
+    assert as_utc(ref.accepted_at) == as_utc(ref.updated_at) == t1
     assert _events(db, ref.id)[-1] == ("accept", t1)
 
 
@@ -41,12 +42,12 @@ def test_a_late_report_is_dated_when_it_happened_and_stamped_when_recorded(db, w
     child = svc.act(db, w.cbo_user, child.id, "accept", version=None, now=recorded, at=happened)
     child = svc.act(db, w.cbo_user, child.id, "contacted", version=None, channel="phone", now=recorded,
                     at=happened + timedelta(hours=2))
-    assert repo.aware(child.accepted_at) == happened
-    assert repo.aware(child.contacted_at) == repo.aware(child.first_outreach_at) == happened + timedelta(hours=2)
-    assert repo.aware(child.updated_at) == recorded
+    assert as_utc(child.accepted_at) == happened
+    assert as_utc(child.contacted_at) == as_utc(child.first_outreach_at) == happened + timedelta(hours=2)
+    assert as_utc(child.updated_at) == recorded
     assert _events(db, child.id)[-2:] == [("accept", happened), ("contacted", happened + timedelta(hours=2))]
     # the plan's referral mirrors the milestone at the same moment, and is stamped when recorded
     db.refresh(parent)
-    assert repo.aware(parent.contacted_at) == happened + timedelta(hours=2)
-    assert repo.aware(parent.updated_at) == recorded
+    assert as_utc(parent.contacted_at) == happened + timedelta(hours=2)
+    assert as_utc(parent.updated_at) == recorded
     assert _events(db, parent.id)[-1] == ("sub:contacted", happened + timedelta(hours=2))

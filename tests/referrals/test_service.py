@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from socialcare.core.clock import as_utc
 from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from socialcare.members import service as member_service
 from socialcare.members.models import Member
@@ -229,7 +230,7 @@ def test_discharge_24h_clock(db, world):
     w = world
     ref, _ = svc.create_referral(db, w.plan_staff, _new(w, owner_org_id=w.cbo.id, urgency="routine",
                                                         discharge_at=T0), now=T0 + timedelta(hours=1))
-    assert repo.aware(ref.outreach_due_at) == T0 + timedelta(hours=25)
+    assert as_utc(ref.outreach_due_at) == T0 + timedelta(hours=25)
 
 
 def test_escalation_to_designated_contact(db, world):

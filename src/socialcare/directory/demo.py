@@ -19,7 +19,7 @@ from socialcare.demo.context import DemoContext
 from socialcare.demo.geography import STATE, WNY_COUNTIES, zip_info
 from socialcare.directory.models import HubNetworkMembership, Location, Organization, Service, ServiceArea
 from socialcare.kit.bulk import bulk_insert
-from socialcare.kit.codes import NeedDomain, OrgKind
+from socialcare.kit.codes import NeedDomain, OrgKind, npi_with_check_digit
 
 ORDER = 10
 
@@ -174,11 +174,8 @@ INDEPENDENT_CBOS = [
 
 
 def _npi(rng) -> str:
-    """A 10-digit NPI whose check digit is valid (Luhn over the 80840 prefix, as CMS specifies)."""
-    from stdnum import luhn
-
-    base = str(rng.randint(1, 2)) + "".join(str(rng.randint(0, 9)) for _ in range(8))
-    return base + luhn.calc_check_digit("80840" + base)
+    """A 10-digit NPI whose check digit is valid."""
+    return npi_with_check_digit(str(rng.randint(1, 2)) + "".join(str(rng.randint(0, 9)) for _ in range(8)))
 
 
 def _ein(rng) -> str:

@@ -96,10 +96,20 @@ NEED_DOMAINS: dict[NeedDomain, NeedDomainInfo] = {
 }
 
 
+NPI_PREFIX = "80840"  # CMS: the NPI check digit is a Luhn check over 80840 + the NPI's digits
+
+
 def npi_valid(value: str) -> bool:
-    """The NPI check digit: Luhn over the 9 digits prefixed with 80840 (CMS NPI standard)."""
+    """Ten digits whose last is the NPI check digit."""
     if len(value) != 10 or not value.isdigit():
         return False
     from stdnum import luhn
 
-    return luhn.is_valid("80840" + value)
+    return luhn.is_valid(NPI_PREFIX + value)
+
+
+def npi_with_check_digit(base9: str) -> str:
+    """The NPI of nine digits: those digits and their check digit."""
+    from stdnum import luhn
+
+    return base9 + luhn.calc_check_digit(NPI_PREFIX + base9)

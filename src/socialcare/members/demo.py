@@ -20,7 +20,7 @@ import numpy as np
 from socialcare.demo.context import DemoContext
 from socialcare.demo.geography import STATE, WNY_COUNTIES, ny_zips
 from socialcare.kit.bulk import bulk_insert, next_id
-from socialcare.kit.codes import ProductLine
+from socialcare.kit.codes import ProductLine, npi_with_check_digit
 from socialcare.members.models import EnrollmentSpan, Member, MemberCondition
 
 ORDER = 20
@@ -115,27 +115,20 @@ STREETS = [
 
 
 
-def _npi(base9: str) -> str:
-    """Append the NPI check digit (Luhn over the 80840 prefix, as CMS specifies)."""
-    from stdnum import luhn
-
-    return base9 + luhn.calc_check_digit("80840" + base9)
-
-
 # (practice, NPI, counties it serves (none: members outside the region), sees children only)
 PCP_PRACTICES = [
-    ("Lakeshore Family Medicine", _npi("109381774"), ["Erie", "Niagara"], False),
-    ("East Side Community Health Center", _npi("117463042"), ["Erie"], False),
-    ("West Side Family Health", _npi("135642749"), ["Erie"], False),
-    ("Buffalo Pediatric Associates", _npi("142705129"), ["Erie", "Niagara"], True),
-    ("Niagara Falls Primary Care", _npi("151896423"), ["Niagara"], False),
-    ("Chautauqua Community Health Center", _npi("160987235"), ["Chautauqua"], False),
-    ("Southern Tier Pediatrics", _npi("171098346"), ["Chautauqua", "Cattaraugus", "Allegany"], True),
-    ("Olean Family Practice", _npi("182109357"), ["Cattaraugus", "Allegany"], False),
-    ("Seneca Nation Health System Clinic", _npi("193210468"), ["Cattaraugus"], False),
-    ("Genesee Valley Primary Care", _npi("104321579"), ["Genesee", "Orleans", "Wyoming"], False),
-    ("Finger Lakes Community Health", _npi("115432680"), ["Orleans", "Wyoming", "Genesee", "Allegany"], False),
-    ("Empire Primary Care Network", _npi("126543791"), [], False),
+    ("Lakeshore Family Medicine", npi_with_check_digit("109381774"), ["Erie", "Niagara"], False),
+    ("East Side Community Health Center", npi_with_check_digit("117463042"), ["Erie"], False),
+    ("West Side Family Health", npi_with_check_digit("135642749"), ["Erie"], False),
+    ("Buffalo Pediatric Associates", npi_with_check_digit("142705129"), ["Erie", "Niagara"], True),
+    ("Niagara Falls Primary Care", npi_with_check_digit("151896423"), ["Niagara"], False),
+    ("Chautauqua Community Health Center", npi_with_check_digit("160987235"), ["Chautauqua"], False),
+    ("Southern Tier Pediatrics", npi_with_check_digit("171098346"), ["Chautauqua", "Cattaraugus", "Allegany"], True),
+    ("Olean Family Practice", npi_with_check_digit("182109357"), ["Cattaraugus", "Allegany"], False),
+    ("Seneca Nation Health System Clinic", npi_with_check_digit("193210468"), ["Cattaraugus"], False),
+    ("Genesee Valley Primary Care", npi_with_check_digit("104321579"), ["Genesee", "Orleans", "Wyoming"], False),
+    ("Finger Lakes Community Health", npi_with_check_digit("115432680"), ["Orleans", "Wyoming", "Genesee", "Allegany"], False),
+    ("Empire Primary Care Network", npi_with_check_digit("126543791"), [], False),
 ]
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from socialcare.core.errors import InvalidInput
 from socialcare.core.money import has_at_most_cents, to_decimal
+from socialcare.kit.codes import npi_valid
 
 MLR = Literal["medical", "quality_improvement", "administrative"]
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$"
@@ -487,20 +488,6 @@ MODELS = ("fixed_price", "fee_for_service", "bundled", "capitation", "hybrid_ffs
 # ---- billing --------------------------------------------------------------------------------
 
 
-def npi_ok(npi: str) -> bool:
-    """NPI check digit: Luhn over '80840' + the first nine digits."""
-    if not re.fullmatch(r"\d{10}", npi):
-        return False
-    digits = [int(c) for c in "80840" + npi[:9]]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 0:
-            d *= 2
-            d = d - 9 if d > 9 else d
-        total += d
-    return (10 - total % 10) % 10 == int(npi[9])
-
-
 class Party(_M):
     name: str = Field(min_length=1, max_length=60)
     id: str = Field(min_length=2, max_length=15, pattern=r"^[A-Za-z0-9]+$")
@@ -520,7 +507,7 @@ class BillingProvider(_M):
 
     @model_validator(mode="after")
     def _npi(self):
-        if not npi_ok(self.npi):
+        if not npi_valid(self.npi):
             raise TermsProblems([(("npi",), f"{self.npi} is not a valid NPI (ten digits with a Luhn check digit)")])
         return self
 

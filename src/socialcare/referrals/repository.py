@@ -110,7 +110,7 @@ def member_access(session: Session, principal: Principal, member_id: int, now: d
         .order_by(Consent.granted_at.desc(), Consent.id.desc())
     ).all()
     for revoked_at, expires_at, granted_at in rows:
-        if revoked_at is None and _aware(granted_at) <= now and (expires_at is None or _aware(expires_at) > now):
+        if revoked_at is None and as_utc(granted_at) <= now and (expires_at is None or as_utc(expires_at) > now):
             return "full"
     if rows and rows[0][0] is not None:
         return "hidden"
@@ -134,7 +134,7 @@ def member_access_many(session: Session, principal: Principal, member_ids: list[
     ).all()
     seen: set[int] = set()
     for mid, revoked_at, expires_at, granted_at in rows:
-        active = revoked_at is None and _aware(granted_at) <= now and (expires_at is None or _aware(expires_at) > now)
+        active = revoked_at is None and as_utc(granted_at) <= now and (expires_at is None or as_utc(expires_at) > now)
         if active:
             out[mid] = "full"
         elif mid not in seen and revoked_at is not None and out[mid] != "full":
@@ -143,7 +143,6 @@ def member_access_many(session: Session, principal: Principal, member_ids: list[
     return out
 
 
-_aware = aware = as_utc
 
 
 # ---- single referral -----------------------------------------------------------------------
@@ -151,6 +150,23 @@ _aware = aware = as_utc
 
 def get_visible(session: Session, principal: Principal, referral_id: int) -> Referral | None:
     return session.scalar(select(Referral).where(Referral.id == referral_id, referral_visibility(principal)))
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger number names nothing (and PostgreSQL refuses it)
+
+
+def visible_with_member_ids(session: Session, principal: Principal, ids) -> dict[int, tuple[Referral, str]]:
+    """The referrals among ``ids`` the principal sees, each with its member's plan member id (what
+    a partner's file names to check it is talking about the right member)."""
+    wanted = sorted({i for i in ids if 0 < i <= MAX_ID})
+    out: dict[int, tuple[Referral, str]] = {}
+    for i in range(0, len(wanted), 5000):
+        for ref, pmid in session.execute(
+            select(Referral, Member.plan_member_id).join(Member, Member.id == Referral.member_id)
+            .where(Referral.id.in_(wanted[i:i + 5000]), referral_visibility(principal))
+        ).tuples():
+            out[ref.id] = (ref, pmid)
+    return out
 
 
 def exists(session: Session, referral_id: int) -> bool:

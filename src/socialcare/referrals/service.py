@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from socialcare.core.clock import utcnow
+from socialcare.core.clock import as_utc, utcnow
 from socialcare.core.db import savepoint
 from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from socialcare.directory.models import Organization, Service
@@ -488,7 +488,7 @@ def grant_consent(session: Session, principal: Principal, *, member_id: int, org
         problems.append(Problem(f"scope is one of {', '.join(rules.CONSENT_SCOPES)}", field="scope"))
     if method not in rules.CONSENT_METHODS:
         problems.append(Problem(f"method is one of {', '.join(rules.CONSENT_METHODS)}", field="method"))
-    if expires_at is not None and repo.aware(expires_at) <= now:
+    if expires_at is not None and as_utc(expires_at) <= now:
         problems.append(Problem("the expiry date is in the past", field="expires_at"))
     org = session.get(Organization, organization_id)
     if org is None or org.kind not in (OrgKind.HUB, OrgKind.CBO):
@@ -884,7 +884,7 @@ def row_for(session: Session, principal: Principal, ref: Referral, now: datetime
     owner = session.get(Organization, ref.owner_org_id) if ref.owner_org_id else None
 
     def due(at, done):
-        return ref.status in rules.OPEN and done is None and at is not None and repo.aware(at) < now
+        return ref.status in rules.OPEN and done is None and at is not None and as_utc(at) < now
 
     return ReferralRow(
         referral=ref, member=member, owner_name=owner.name if owner else None,
@@ -908,4 +908,4 @@ def member_history(session: Session, principal: Principal, member_id: int) -> li
 def clock_hours(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
-    return round((repo.aware(end) - repo.aware(start)).total_seconds() / 3600, 1)  # type: ignore[operator]
+    return round((as_utc(end) - as_utc(start)).total_seconds() / 3600, 1)  # type: ignore[operator]

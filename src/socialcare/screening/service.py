@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from socialcare.core.clock import utcnow
+from socialcare.core.clock import as_utc, utcnow
 from socialcare.core.errors import Forbidden, InvalidInput, NotFound, Problem
 from socialcare.members.models import Member
 from socialcare.referrals import rules as referral_rules
@@ -64,7 +64,7 @@ def submit(session: Session, principal: Principal, data: ScreeningInput, *, now:
         raise InvalidInput("The screening was not saved.", [Problem(str(exc), field="instrument")]) from None
     member = _member_for(session, principal, data.member_id, data.referral_id)
     screened_at = data.screened_at or now
-    if repo_aware(screened_at) > now:
+    if as_utc(screened_at) > now:
         raise InvalidInput("The screening was not saved.", [Problem("the screening date is in the future",
                                                                     field="screened_at")])
     base = dict(
@@ -110,12 +110,6 @@ def submit(session: Session, principal: Principal, data: ScreeningInput, *, now:
     audit.record(session, principal, "screening.create", object_type="screening", object_id=sid, member_id=member.id,
                  detail={"instrument": inst.code, "positive": result.positive_domains})
     return session.get(Screening, sid)  # type: ignore[return-value]
-
-
-def repo_aware(dt: datetime) -> datetime:
-    from socialcare.referrals.repository import aware
-
-    return aware(dt)  # type: ignore[return-value]
 
 
 def screenings_for_member(session: Session, principal: Principal, member_id: int) -> list[Screening]:

@@ -25,6 +25,7 @@ from socialcare.interop.fhir.base import (
     bundle,
     fhir_response,
     parse_instant,
+    ref_parts,
     to_json,
 )
 from socialcare.members.models import Member
@@ -335,7 +336,7 @@ def search_task(
     includes = [fref.sr_to_fhir(db, r) for r in refs] if any(i in ("Task:focus", "Task:focus:ServiceRequest")
                                                              for i in include) else []
     tasks = [fref.task_to_fhir(db, r) for r in refs]
-    about = patient or subject or (owner if owner and owner.split("/")[-2:-1] == ["Patient"] else None)
+    about = patient or subject or (owner if owner and ref_parts(owner)[0] == "Patient" else None)
     if about and not (requester or part_of or owner_missing):  # and the member's Tasks for Patient
         theirs, n = clinical.search(db, principal, "Task", about, 500 if status else count)
         if status:  # one member's Tasks for Patient are few: filter here, count what is left

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from socialcare.core.clock import utcnow
+from socialcare.core.clock import as_utc, utcnow
 from socialcare.core.errors import InvalidInput, Problem, SocialcareError, Unauthorized
 
 FHIR_JSON = "application/fhir+json"
@@ -142,9 +142,7 @@ def new_id() -> str:
 def instant(dt: datetime | None) -> str | None:
     if dt is None:
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return as_utc(dt).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_instant(value: str) -> datetime:
@@ -152,8 +150,7 @@ def parse_instant(value: str) -> datetime:
     if len(v) == 10:
         v += "T00:00:00+00:00"
     v = v.replace("Z", "+00:00")
-    dt = datetime.fromisoformat(v)
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return as_utc(datetime.fromisoformat(v))
 
 
 def ref_parts(reference: str | None) -> tuple[str | None, str | None]:

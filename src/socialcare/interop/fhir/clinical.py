@@ -13,11 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socialcare.core.errors import InvalidInput
-from socialcare.interop.fhir import store
+from socialcare.interop.fhir import patient_tasks, store
+from socialcare.interop.fhir import referrals as fref
 from socialcare.interop.fhir.base import FhirError, new_id, parse, ref_parts, to_json, with_meta
-from socialcare.interop.fhir.directory import member_for_reference
+from socialcare.interop.fhir.directory import member_for_reference, visible_member
 from socialcare.interop.models import FhirResource
-from socialcare.members.models import MemberCondition
+from socialcare.members.models import Member, MemberCondition
+from socialcare.referrals import service as referrals
+from socialcare.referrals.models import Referral
+from socialcare.referrals.repository import referral_visibility
 from socialcare.security import audit
 from socialcare.security.principal import Principal
 from socialcare.security.sharing import member_visibility
@@ -63,8 +67,6 @@ def save(session: Session, principal: Principal, body: dict, fid: str | None, ex
 
 
 def _check_patient_task(task: dict, existing: FhirResource | None) -> None:
-    from socialcare.interop.fhir import patient_tasks
-
     problems = patient_tasks.check(task)
     if problems:
         raise InvalidInput("The Task is not a valid SDOHCC Task for Patient.", problems)
@@ -88,8 +90,6 @@ def _add_condition(session: Session, member_id: int, res) -> None:
 def _grant(session: Session, principal: Principal, member_id: int, res) -> None:
     if res.status != "active" or not res.provision:
         return
-    from socialcare.referrals import service as referrals
-
     for actor in res.provision.actor or []:
         rtype, fid = ref_parts(actor.reference.reference if actor.reference else None)
         if rtype != "Organization":
@@ -102,29 +102,19 @@ def _grant(session: Session, principal: Principal, member_id: int, res) -> None:
 
 def read(session: Session, principal: Principal, rtype: str, fid: str) -> dict:
     rec = store.record(session, rtype, fid)
-    if rec is None and rtype == "Procedure":
-        from socialcare.interop.fhir import referrals as fref
-
+    if rec is None and rtype == "Procedure":  # a completed referral's resulting activity
         ref_id = fref.derived_procedure_referral_id(fid)
         if ref_id is not None:
-            from socialcare.referrals import service as referrals
-
             ref = referrals.get_referral(session, principal, ref_id, audit_read=False)
-            from socialcare.interop.fhir.directory import visible_member
-
             visible_member(session, principal, ref.member_id, "member.read")
             return fref.procedure_to_fhir(session, ref)
     if rec is None:
         raise FhirError(f"{rtype}/{fid} is not on this server.", status_code=404, code="not-found")
-    from socialcare.interop.fhir.directory import visible_member
-
     visible_member(session, principal, rec.member_id, "member.read")
     return with_meta(dict(rec.body), rec.version_id, rec.last_updated)
 
 
 def search(session: Session, principal: Principal, rtype: str, patient: str | None, limit: int) -> tuple[list[dict], int]:
-    from socialcare.members.models import Member
-
     stmt = select(FhirResource).where(
         FhirResource.resource_type == rtype,
         FhirResource.member_id.in_(select(Member.id).where(member_visibility(principal))),
@@ -151,11 +141,6 @@ def _derived_procedures(session: Session, principal: Principal, member_id: int |
                         limit: int) -> tuple[list, int]:
     """[(member id, Procedure)] of the completed referrals the principal sees, about members it may
     see (at most ``limit``), and how many there are in all."""
-    from socialcare.interop.fhir import referrals as fref
-    from socialcare.members.models import Member
-    from socialcare.referrals.models import Referral
-    from socialcare.referrals.repository import referral_visibility
-
     stmt = select(Referral).where(
         Referral.status == "completed", referral_visibility(principal),
         Referral.member_id.in_(select(Member.id).where(member_visibility(principal))),

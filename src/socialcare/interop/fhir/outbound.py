@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
@@ -48,7 +48,7 @@ from socialcare.kit.codes import OrgKind
 from socialcare.referrals import rules
 from socialcare.referrals.models import Referral
 from socialcare.security import audit
-from socialcare.security.principal import Principal
+from socialcare.security.principal import Principal, system_principal
 
 MODES = ("direct", "light")
 # what the requester tells the partner; every other status is the partner's to set, and comes back by poll
@@ -257,8 +257,7 @@ def partner_principal(session: Session, ep: FhirEndpoint) -> Principal:
     assert org is not None
     role = "hub_coordinator" if org.kind == OrgKind.HUB else "cbo_staff"
     host = urlparse(ep.base_url or "").netloc or "partner"
-    return Principal(user_id=None, username=f"fhir:{host}"[:100], org_id=org.id, org_kind=org.kind, role=role,
-                     org_name=org.name, via="fhir")
+    return replace(system_principal(org.id, org.kind, role, f"fhir:{host}"[:100]), org_name=org.name, via="fhir")
 
 
 def _localize(task: dict, base: str) -> dict:

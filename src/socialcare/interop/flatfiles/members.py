@@ -27,7 +27,9 @@ def authorize(principal: Principal) -> None:
         raise Forbidden("Only a health plan's staff import its member list (eligibility file).")
 
 
-def check(session: Session, principal: Principal, df: pd.DataFrame, parsed: dict, file: str) -> list[Problem]:
+def prepare(session: Session, principal: Principal, parsed: dict, file: str) -> tuple[list[Problem], dict]:
+    """Every problem the columns' own checks leave to the roster (dates in order, no future birth),
+    and what ``apply`` writes when there is none: the parsed columns."""
     start, end = parsed["coverage_start"], parsed["coverage_end"]
     bad = start.notna() & end.notna() & (end < start)
     problems = row_problem(bad, "coverage_end", "coverage ends before it starts", file)
@@ -37,14 +39,14 @@ def check(session: Session, principal: Principal, df: pd.DataFrame, parsed: dict
     risk = parsed["risk_score"]
     big = risk.str.match(r"^-?\d+(\.\d+)?$") & (pd.to_numeric(risk, errors="coerce").abs() >= 1000)
     problems += row_problem(big, "risk_score", "risk score must be below 1000", file)
-    return problems
+    return problems, parsed
 
 
 def _dates(s: pd.Series) -> list[date | None]:
     return s.dt.date.astype(object).where(s.notna(), None).tolist()
 
 
-def apply(session: Session, principal: Principal, df: pd.DataFrame, parsed: dict) -> tuple[int, int]:
+def apply(session: Session, principal: Principal, parsed: dict) -> tuple[int, int]:
     """Add new members, update known ones, record coverage spans. Returns (inserted, updated)."""
     plan_id = principal.org_id
     def opt(name: str) -> list:

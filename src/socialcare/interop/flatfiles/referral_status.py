@@ -20,14 +20,14 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from socialcare.core.clock import as_utc
 from socialcare.core.clock import today as real_today
 from socialcare.core.errors import Forbidden, InvalidInput, Problem, SocialcareError
 from socialcare.interop.flatfiles import layouts
-from socialcare.members.models import Member
 from socialcare.referrals import repository as referral_repo
 from socialcare.referrals import rules
 from socialcare.referrals import service as referrals
-from socialcare.referrals.models import Referral, ReferralEvent
+from socialcare.referrals.models import ReferralEvent
 from socialcare.referrals.rules import Side, Status
 from socialcare.security.principal import Principal
 
@@ -47,7 +47,6 @@ FITS: dict[str, frozenset[str]] = {
 REASON_CODES = frozenset({"no-capacity", "not-eligible"})
 LIFECYCLE_EVENTS = ("status", "step", "routed")  # notes, consent and escalations do not move the clock
 INVALID = "(invalid)"  # an optional code the reader reported as unreadable
-MAX_ID = 2**31 - 1
 
 
 def authorize(principal: Principal) -> None:
@@ -96,22 +95,10 @@ def _rows(parsed: dict) -> list[dict]:
     return out
 
 
-def _referrals(session: Session, principal: Principal, ids: list[int]) -> dict[int, tuple[Referral, str]]:
-    """The referrals of the file the importer may see, with their member's plan member id."""
-    out: dict[int, tuple[Referral, str]] = {}
-    for i in range(0, len(ids), 5000):
-        for ref, pmid in session.execute(
-            select(Referral, Member.plan_member_id).join(Member, Member.id == Referral.member_id)
-            .where(Referral.id.in_(ids[i:i + 5000]), referral_repo.referral_visibility(principal))
-        ).tuples():
-            out[ref.id] = (ref, pmid)
-    return out
-
-
 def _last_steps(session: Session, ids: list[int]) -> dict[int, datetime]:
     out: dict[int, datetime] = {}
     for i in range(0, len(ids), 5000):
-        out.update({rid: referral_repo.aware(at) for rid, at in session.execute(
+        out.update({rid: as_utc(at) for rid, at in session.execute(
             select(ReferralEvent.referral_id, func.max(ReferralEvent.at))
             .where(ReferralEvent.referral_id.in_(ids[i:i + 5000]), ReferralEvent.kind.in_(LIFECYCLE_EVENTS))
             .group_by(ReferralEvent.referral_id)
@@ -132,9 +119,8 @@ def plan(session: Session, principal: Principal, parsed: dict, file: str | None 
     take, or the problems. Nothing is written."""
     today = today or real_today()
     rows = _rows(parsed)
-    # an id beyond the integer column's range cannot exist (and PostgreSQL would refuse the query)
-    ids = sorted({r["referral_id"] for r in rows if r["referral_id"] is not None and r["referral_id"] <= MAX_ID})
-    found = _referrals(session, principal, ids)
+    found = referral_repo.visible_with_member_ids(
+        session, principal, (r["referral_id"] for r in rows if r["referral_id"] is not None))
     last = _last_steps(session, list(found))
     problems: list[Problem] = []
     steps: list[Step] = []
@@ -171,7 +157,7 @@ def plan(session: Session, principal: Principal, parsed: dict, file: str | None 
             bad(r, "plan_member_id", f"{r['plan_member_id']} is not the member of referral {rid}")
         if r["status_date"] is not None:
             day = r["status_date"]
-            requested = referral_repo.aware(ref.requested_at or ref.created_at)
+            requested = as_utc(ref.requested_at or ref.created_at)
             prev = previous.get(rid)
             if day > today:
                 bad(r, "status_date", f"{day} is in the future; report a status once it happened")
@@ -218,7 +204,7 @@ def plan(session: Session, principal: Principal, parsed: dict, file: str | None 
             if spec.needs_channel and r["channel"] is None:
                 bad(r, "channel", f"'{spec.label}' is recorded with the channel used ({', '.join(rules.CHANNELS)})")
             try:
-                # placeholders stand in for a missing reason or channel (reported above) so the
+                # a missing reason or channel (already reported above) gets a stand-in so the
                 # rest of the path is still checked
                 out = rules.apply(action, snap, sides, reason=r["reason"] or "-",
                                   channel=r["channel"] if r["channel"] in rules.CHANNELS else "phone")
@@ -243,15 +229,14 @@ def plan(session: Session, principal: Principal, parsed: dict, file: str | None 
     return steps, problems
 
 
-def check(session: Session, principal: Principal, df: pd.DataFrame, parsed: dict, file: str) -> list[Problem]:
-    return plan(session, principal, parsed, file)[1]
+def prepare(session: Session, principal: Principal, parsed: dict, file: str) -> tuple[list[Problem], list[Step]]:
+    """Every problem of the file, and the steps ``apply`` takes when there is none."""
+    steps, problems = plan(session, principal, parsed, file)
+    return problems, steps
 
 
-def apply(session: Session, principal: Principal, df: pd.DataFrame, parsed: dict) -> tuple[int, int]:
+def apply(session: Session, principal: Principal, steps: list[Step]) -> tuple[int, int]:
     """Take each row's actions in file order. Returns (0, rows applied): rows change referrals."""
-    steps, problems = plan(session, principal, parsed)
-    if problems:  # check() passed moments ago in the same transaction; this would be a bug
-        raise InvalidInput("The referral status file changed between check and apply.", problems)
     for s in steps:
         for i, action in enumerate(s.actions):
             last = i == len(s.actions) - 1

@@ -71,7 +71,9 @@ IMPORTERS = {
 
 
 def _importer(name: str):
-    """The module that checks and applies one layout (authorize(), check(), apply())."""
+    """The module that checks and applies one layout: authorize(principal); prepare(session, principal,
+    parsed, file) -> (problems, work), every row checked and nothing written; apply(session,
+    principal, work) -> (inserted, updated)."""
     if name not in IMPORTERS:
         raise InvalidInput(f"The {name} layout is an export only.", [Problem("not importable", field="layout")])
     import importlib
@@ -118,20 +120,20 @@ def import_file(
         problems, parsed = reader.validate_columns(df, lay, file_name)
         # the importer's checks run on every row too (a row with an unreadable cell skips only what
         # depends on that cell), so one report names every bad row and field
-        problems = sorted(problems + reader.sort_problems(importer.check(session, principal, df, parsed, file_name)),
-                          key=lambda p: p.row or 0)
+        theirs, work = importer.prepare(session, principal, parsed, file_name)
+        problems = sorted(problems + reader.sort_problems(theirs), key=lambda p: p.row or 0)
     if not problems and result.rows_total == 0:
         problems = [Problem("the file has a header but no rows", file=file_name)]
     if problems:
         result.problems = problems
         return _record(session, principal, result, len(data), via)
 
-    # check() found nothing wrong, but applying goes through the domains' own services, which check
+    # prepare() found nothing wrong, but applying goes through the domains' own services, which check
     # again (the state machine, a concurrent change): if one refuses a row, the savepoint takes back
     # every row already written, so the file is still all or nothing and its rejection is on record.
     try:
         with savepoint(session):
-            result.rows_inserted, result.rows_updated = importer.apply(session, principal, df, parsed)
+            result.rows_inserted, result.rows_updated = importer.apply(session, principal, work)
     except SocialcareError as exc:
         session.expire_all()  # objects loaded inside the savepoint may hold values it took back
         result.rows_inserted = result.rows_updated = 0

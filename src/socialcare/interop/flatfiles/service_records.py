@@ -18,21 +18,18 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from socialcare.core.errors import Forbidden, InvalidInput, Problem
+from socialcare.core.errors import Forbidden, Problem
 from socialcare.delivery import rules as delivery_rules
 from socialcare.delivery import service as delivery
 from socialcare.delivery.models import ServiceRecord
 from socialcare.directory.models import Service
 from socialcare.interop.flatfiles import layouts
 from socialcare.kit.codes import npi_valid
-from socialcare.members.models import Member
 from socialcare.referrals import repository as referral_repo
 from socialcare.referrals import service as referrals
-from socialcare.referrals.models import Referral
 from socialcare.security.principal import Principal
 
 DEFAULT_PLACE = "12"  # home: the delivery domain's default, the usual place of a CBO's service
-MAX_ID = 2**31 - 1  # beyond the integer column's range an id cannot exist (PostgreSQL would refuse the query)
 FIELDS = {"member_id": "plan_member_id"}  # the delivery domain's field names -> this layout's columns
 
 
@@ -119,14 +116,8 @@ def plan(session: Session, principal: Principal, parsed: dict, file: str | None 
          ) -> tuple[list[Line], list[Problem]]:
     """Every row checked: the service records to write, or every problem. Nothing is written."""
     n = len(parsed["referral_id"])
-    ids = sorted({int(v) for v in parsed["referral_id"].tolist() if v.isdigit() and int(v) <= MAX_ID})
-    found: dict[int, tuple[Referral, str]] = {}
-    for i in range(0, len(ids), 5000):
-        for ref, pmid in session.execute(
-            select(Referral, Member.plan_member_id).join(Member, Member.id == Referral.member_id)
-            .where(Referral.id.in_(ids[i:i + 5000]), referral_repo.referral_visibility(principal))
-        ).tuples():
-            found[ref.id] = (ref, pmid)
+    found = referral_repo.visible_with_member_ids(
+        session, principal, (int(v) for v in parsed["referral_id"].tolist() if v.isdigit()))
     services = _services(session, principal.org_id)
     problems: list[Problem] = []
     lines: list[Line] = []
@@ -213,15 +204,14 @@ def _already_recorded(session: Session, principal: Principal, lines: list[Line],
     return problems
 
 
-def check(session: Session, principal: Principal, df: pd.DataFrame, parsed: dict, file: str) -> list[Problem]:
-    return plan(session, principal, parsed, file)[1]
+def prepare(session: Session, principal: Principal, parsed: dict, file: str) -> tuple[list[Problem], list[Line]]:
+    """Every problem of the file, and the lines ``apply`` writes when there is none."""
+    lines, problems = plan(session, principal, parsed, file)
+    return problems, lines
 
 
-def apply(session: Session, principal: Principal, df: pd.DataFrame, parsed: dict) -> tuple[int, int]:
+def apply(session: Session, principal: Principal, lines: list[Line]) -> tuple[int, int]:
     """Write every line as a service record (one INSERT). Returns (records added, 0)."""
-    lines, problems = plan(session, principal, parsed)
-    if problems:  # check() passed moments ago in the same transaction; this would be a bug
-        raise InvalidInput("The service record file changed between check and apply.", problems)
     n = delivery.record_services_bulk(session, principal, [x.record for x in lines], file="service record file",
                                       row_numbers=[x.row for x in lines])
     return n, 0
