@@ -47,4 +47,4 @@ def cost(body: CostRequest, db: DbSession, principal: User) -> dict:
         raise InvalidInput("The cost inputs were refused", [
             Problem(e["msg"], field=".".join(str(x) for x in e["loc"]) or None) for e in exc.errors()]) from None
     svc, r = service.cost_for_service(db, principal, body.service_id, inputs)
-    return {"service": {"id": svc.id, "name": svc.name, "unit": svc.unit} if svc else None, **r.as_dict()}
+    return {**r.as_dict(), "service": {"id": svc.id, "name": svc.name, "unit": svc.unit} if svc else None}
