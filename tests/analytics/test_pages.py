@@ -349,3 +349,17 @@ def test_demo_step_writes_a_data_set_the_demo_plan_can_read(people, claims_root)
     assert ds.program is not None
     assert ds.manifest["performance"][1] == "2025-12-01"  # the data ends last month
     assert ds.manifest["lines"] > 500_000
+
+
+def test_roi_page_credits_an_uncertain_effect_only_when_ticked(client_factory, people):  # noqa: F811
+    """The form carries the choice to credit effects whose interval includes zero (issue 24)."""
+    c = client_factory("analyst")
+    html = c.get("/analytics/roi?intervention=mtm_berkowitz_2019").text
+    assert 'name="credit_uncertain"' in html
+    data = _roi_form_data(html, cost_amount="320")
+    form = forms.RoiForm(**{k: v for k, v in data.items() if k != "csrf_token"})
+    assert forms.roi_inputs(form, evidence.load()).credit_uncertain_effects is False
+    ticked = form.model_copy(update={"credit_uncertain": "1"})
+    assert forms.roi_inputs(ticked, evidence.load()).credit_uncertain_effects is True
+    r = c.post("/analytics/roi", data={**data, "credit_uncertain": "1"}, headers=HX)
+    assert r.status_code == 200, r.text

@@ -59,6 +59,11 @@ def roi_run(
     discount: str = typer.Option(None, help="annual discount rate, e.g. 0.03"),
     cost: str = typer.Option(None, help="program cost amount (payment terms)"),
     per: str = typer.Option(None, help="participant_month | participant_week | participant"),
+    credit_uncertain_effects: bool = typer.Option(
+        None,
+        "--credit-uncertain-effects/--no-credit-uncertain-effects",
+        help="credit effects whose confidence interval includes zero (default: no savings credited for them)",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables"),
     svg_dir: Path = typer.Option(None, help="write tornado.svg and cumulative.svg here"),
 ) -> None:
@@ -80,6 +85,7 @@ def roi_run(
         "ramp_up_months": ramp_up,
         "horizon_months": horizon,
         "discount_rate": discount,
+        "credit_uncertain_effects": credit_uncertain_effects,
     }
     data.update({k: v for k, v in over.items() if v is not None})
     if cost is not None or per is not None:

@@ -48,6 +48,7 @@ ROI_LABELS = {
     "stated_per_person_per_week": "Stated $ per person per week",
     "stated_per_person_per_month": "Stated $ per person per month",
     "categories": "Utilization categories",
+    "credit_uncertain_effects": "Credit effects whose interval includes zero",
 }
 
 SAVINGS_LABELS = {
@@ -142,6 +143,7 @@ class RoiForm(BaseModel):
     cat_rate: list[str] = []
     cat_cost: list[str] = []
     cat_effect: list[str] = []
+    credit_uncertain: str = ""  # a ticked checkbox sends "1"
 
 
 @dataclass
@@ -283,6 +285,7 @@ def roi_inputs(form: RoiForm, library: Library) -> RoiInputs:
         "intervention": iv.id,
         "categories": cats,
         "program_cost": {"per": form.cost_per},
+        "credit_uncertain_effects": bool(form.credit_uncertain),
     }
     amount = _dec(form.cost_amount, ROI_LABELS["program_cost.amount"], problems)
     if amount is None:

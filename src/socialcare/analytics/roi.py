@@ -17,6 +17,11 @@ Month by month over the horizon (m = 1..H):
     break-even program cost = the program cost amount (same unit as the input) at which net savings = 0
     months to break even    = first month whose cumulative discounted net is ≥ 0
 
+An effect whose reported confidence interval includes zero is not evidence of an effect: by default
+it is credited with no savings (its line says so and a warning names the interval); the sensitivity
+chart still shows what its interval would be worth. ``credit_uncertain_effects: true`` credits the
+point estimate anyway, with a warning.
+
 Published "ROI" is sometimes net ((savings − cost) / cost) and sometimes the benefit-cost ratio
 (savings / cost); the calculator reports both and labels them. Money outputs are Decimals rounded
 to cents half-up; counts of events are Decimals to two places. Pure functions, no I/O.
@@ -34,6 +39,7 @@ from socialcare.analytics.evidence import Library
 from socialcare.analytics.evidence import load as load_library
 from socialcare.core.errors import InvalidInput, Problem
 from socialcare.core.money import cents, fmt_usd
+from socialcare.kit.numbers import amount, number, percent, usd
 
 WEEKS_PER_MONTH = Decimal(52) / Decimal(12)
 ONE = Decimal(1)
@@ -90,6 +96,11 @@ class RoiInputs(_Exact):
     round_events: bool = Field(
         default=False, description="count avoided events as whole events, as small published programs do"
     )
+    credit_uncertain_effects: bool = Field(
+        default=False,
+        description="credit the point estimate of an effect whose confidence interval includes zero "
+        "(by default such an effect is credited with no savings)",
+    )
     # what a budget document says, for the consistency checks
     stated_budget: Decimal | None = Field(default=None, ge=0)
     stated_budget_months: int = Field(default=12, ge=1)
@@ -131,6 +142,15 @@ class ResolvedCategory:
     effect_high: Decimal
     effect_source: str
     ci_reported: bool
+    credited: bool = True  # False: the interval includes zero and the effect counts for nothing
+
+    @property
+    def interval_includes_zero(self) -> bool:
+        return self.ci_reported and self.effect_low <= 0 <= self.effect_high
+
+    @property
+    def credited_effect(self) -> Decimal:
+        return self.effect if self.credited else ZERO
 
 
 @dataclass(frozen=True)
@@ -259,6 +279,7 @@ def resolve(inputs: RoiInputs, library: Library) -> list[ResolvedCategory]:
                 effect_high=max(lo, hi),
                 effect_source=src,
                 ci_reported=reported,
+                credited=not (reported and min(lo, hi) <= 0 <= max(lo, hi)) or inputs.credit_uncertain_effects,
             )
         )
     if problems:
@@ -319,10 +340,10 @@ def _core(inputs: RoiInputs, cats: list[ResolvedCategory]) -> _Core:
         if c.kind == "pmpm":
             base_events = ZERO
             avoided = ZERO
-            per_month = [pt * c.effect * p for pt in parts]
+            per_month = [pt * c.credited_effect * p for pt in parts]
         else:
             base_events = pm_total * c.per_1000_member_months / 1000
-            avoided = base_events * c.effect * p
+            avoided = base_events * c.credited_effect * p
             if inputs.round_events:
                 # whole events: round(expected without) − round(expected with), as the Maine paper did
                 avoided = _q(base_events, "1") - _q(base_events - avoided, "1")
@@ -352,73 +373,79 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
     library = library or load_library()
     cats = resolve(inputs, library)
     core = _core(inputs, cats)
-    gross, cost = cents(core.gross), cents(core.cost)
+    # the total is the sum of the category lines as shown (each rounded to cents), so it adds up
+    gross, cost = sum((r.gross_savings for r in core.by_category), ZERO), cents(core.cost)
     net = gross - cost
     roi = _q(net / cost, "0.0001") if cost else None
     bcr = _q(gross / cost, "0.0001") if cost else None
-    be = cents((core.gross - core.fixed_pv) / core.units_pv) if core.units_pv else None
+    be = cents((gross - core.fixed_pv) / core.units_pv) if core.units_pv else None
     months_be = next((r.month for r in core.monthly if r.cumulative_net >= 0), None)
     steady = inputs.members_eligible * inputs.engagement_rate
     per_label = inputs.program_cost.per.replace("_", "-")
+    success = f"{number(inputs.success_rate)} success rate"
     lines = [
         Line(
             "participants at full enrollment",
-            f"{inputs.members_eligible} eligible × {inputs.engagement_rate} engagement",
-            str(_q(steady)),
+            f"{number(inputs.members_eligible)} eligible × {number(inputs.engagement_rate)} engagement",
+            number(steady, 2),
         ),
         Line(
             "participant-months",
             f"Σ over {inputs.horizon_months} months with a {inputs.ramp_up_months}-month linear ramp-up",
-            str(_q(core.participant_months)),
+            number(core.participant_months, 2),
         ),
     ]
+    discounted = f", discounted at {number(inputs.discount_rate)}/year" if inputs.discount_rate else ""
     for c, r in zip(cats, core.by_category, strict=True):
         if c.kind == "pmpm":
             lines.append(
                 Line(
                     f"{c.label} savings",
-                    f"participant-months × ${c.effect} saved per participant-month × {inputs.success_rate} success rate ({c.effect_source}), discounted",
-                    str(r.gross_savings),
+                    f"{number(core.participant_months, 2)} participant-months × {_effect_text(c, money=True)} "
+                    f"saved per participant-month × {success}{discounted}",
+                    amount(r.gross_savings),
                 )
             )
             continue
         lines.append(
             Line(
                 f"{c.label}: avoided events",
-                f"{_q(core.participant_months)} participant-months × {c.per_1000_member_months}/1,000 × {c.effect} effect ({c.effect_source}) × {inputs.success_rate} success rate"
-                + (" (whole events)" if inputs.round_events else ""),
-                str(r.avoided_events),
+                f"{number(core.participant_months, 2)} participant-months × {number(c.per_1000_member_months)}/1,000 × "
+                f"{_effect_text(c)} × {success}" + (" (whole events)" if inputs.round_events else ""),
+                number(r.avoided_events, 2),
             )
         )
         lines.append(
             Line(
                 f"{c.label}: savings",
-                f"{r.avoided_events} × {fmt_usd(c.unit_cost)} per {c.unit}, discounted at {inputs.discount_rate}/year",
-                str(r.gross_savings),
+                f"{number(r.avoided_events, 2)} × {usd(c.unit_cost)} per {c.unit}{discounted}",
+                amount(r.gross_savings),
             )
         )
     lines += [
-        Line("gross savings", " + ".join(str(r.gross_savings) for r in core.by_category), str(gross)),
+        Line("gross savings", " + ".join(amount(r.gross_savings) for r in core.by_category) or "nothing counted",
+             amount(gross)),
         Line(
             "program cost",
-            f"{fmt_usd(inputs.program_cost.amount)} per {per_label} + {fmt_usd(inputs.monthly_fixed_costs)}/month fixed + {fmt_usd(inputs.one_time_costs)} one-time, discounted",
-            str(cost),
+            f"{usd(inputs.program_cost.amount)} per {per_label} + {usd(inputs.monthly_fixed_costs)}/month fixed + "
+            f"{usd(inputs.one_time_costs)} one-time{discounted}",
+            amount(cost),
         ),
-        Line("net savings", f"{gross} − {cost}", str(net)),
+        Line("net savings", f"{amount(gross)} − {amount(cost)}", amount(net)),
         Line(
             "ROI (net)",
-            f"({gross} − {cost}) / {cost}",
-            f"{roi} ({_q(roi * 100, '0.1')} %)" if roi is not None else "n/a (no cost)",
+            f"({amount(gross)} − {amount(cost)}) / {amount(cost)}",
+            f"{roi} ({percent(roi)})" if roi is not None else "n/a (no cost)",
         ),
         Line(
             "savings per $1 spent (benefit-cost ratio)",
-            f"{gross} / {cost}",
+            f"{amount(gross)} / {amount(cost)}",
             f"${bcr}" if bcr is not None else "n/a",
         ),
         Line(
             "break-even program cost",
-            f"({gross} − fixed costs) / discounted {per_label}s",
-            f"{be} per {per_label}" if be is not None else "n/a",
+            f"({amount(gross)} − fixed costs) / {'discounted ' if inputs.discount_rate else ''}{per_label}s",
+            f"{usd(be)} per {per_label}" if be is not None else "n/a",
         ),
         Line(
             "months to break even",
@@ -451,7 +478,20 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
 
 def net_only(inputs: RoiInputs, cats: list[ResolvedCategory]) -> Decimal:
     core = _core(inputs, cats)
-    return cents(core.gross) - cents(core.cost)
+    return sum((r.gross_savings for r in core.by_category), ZERO) - cents(core.cost)
+
+
+def _effect_text(c: ResolvedCategory, money: bool = False) -> str:
+    """The effect a line uses, and why: an effect whose interval includes zero is credited with nothing
+    unless the inputs say to credit it anyway."""
+    est = usd(c.effect) if money else number(c.effect)
+    where = f"{number(c.effect_low)} to {number(c.effect_high)}"
+    if not c.credited:
+        return (f"{'$0.00' if money else '0'} effect credited ({c.effect_source}: estimate {est}, its interval "
+                f"{where} includes zero)")
+    if c.interval_includes_zero:
+        return f"{est} effect ({c.effect_source}; credited although its interval {where} includes zero)"
+    return f"{est} effect ({c.effect_source})"
 
 
 # ---------------------------------------------------------------- sensitivity
@@ -485,14 +525,16 @@ def tornado(inputs: RoiInputs, cats: list[ResolvedCategory]) -> list[TornadoBar]
             return [replace(c, **kw) if j == i else x for j, x in enumerate(cats)]
 
         tag = "reported CI" if c.ci_reported else "assumed ±50 %"
+        if not c.credited:
+            tag += "; not credited, the interval includes zero"
         bar(
             f"{c.label} effect ({tag})",
             str(_q(c.effect_low, "0.0001")),
             str(_q(c.effect_high, "0.0001")),
             inputs,
-            swap(effect=c.effect_low),
+            swap(effect=c.effect_low, credited=True),
             inputs,
-            swap(effect=c.effect_high),
+            swap(effect=c.effect_high, credited=True),
         )
         if c.kind == "relative":
             r = c.per_1000_member_months
@@ -670,6 +712,22 @@ def check(
                     "info",
                     c.category,
                     f"{c.label}: effect {c.effect} recalled from the paper, not re-checked: verify before relying on it",
+                )
+            )
+        if c.interval_includes_zero:
+            where = f"{number(c.effect_low)} to {number(c.effect_high)}"
+            flags.append(
+                Flag(
+                    "warning",
+                    c.category,
+                    f"{c.label}: the confidence interval of the effect ({where}) includes zero: the evidence "
+                    "does not show an effect. "
+                    + (
+                        f"Its estimate {number(c.effect)} is credited anyway (credit_uncertain_effects)."
+                        if c.credited
+                        else "No savings are credited for it; set credit_uncertain_effects to credit its "
+                        f"estimate {number(c.effect)} anyway."
+                    ),
                 )
             )
         if c.kind == "relative" and c.effect < 0:
