@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from socialcare.analytics import datasets, savings
+from socialcare.core.errors import InvalidInput
 from socialcare.security import audit
 from socialcare.security.principal import Principal
 
@@ -29,3 +30,15 @@ def run_report(
         },
     )
     return report
+
+
+def payment_handoff(
+    report: savings.SavingsReport, term_id: str = "savings", *, allow_unsupported: bool = False
+) -> tuple[dict | None, str | None]:
+    """(the facts ``socialcare payments settle --facts`` takes, None) or (None, why they were refused):
+    the one hand-off of the API (``payment_facts``/``payment_facts_refused``) and of
+    ``socialcare savings report --facts-out``."""
+    try:
+        return savings.to_payment_facts(report, term_id, allow_unsupported=allow_unsupported), None
+    except InvalidInput as exc:
+        return None, f"{exc.message}: {exc.problems[0].message}"
