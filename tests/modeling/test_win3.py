@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from socialcare.modeling.cli import app
 from socialcare.modeling.schemas import parse_inputs
 from socialcare.modeling.simulate import simulate
-from socialcare.modeling.win3 import PLAN_RED_ROI, win3
+from socialcare.modeling.win3 import win3
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "modeling"
 
@@ -30,7 +30,7 @@ def test_a_total_loss_is_red_for_the_plan_even_without_a_target():
     assert inputs.contract.cost_per_outcome_target is None
     sim = simulate(inputs, 500, 1)
     plan = next(v for v in win3(inputs, sim, "fee_for_service") if v.party == "plan")
-    assert sim.models["fee_for_service"].roi_median < PLAN_RED_ROI
+    assert sim.models["fee_for_service"].roi_median == -1  # the documented red threshold is −50 %
     assert plan.status == "red" and "loses more than 50%" in plan.reason
 
 
