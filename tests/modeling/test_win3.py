@@ -51,3 +51,20 @@ def test_win3_exit_code_is_the_same_in_text_and_json(tmp_path, fmt):
         assert next(v for v in json.loads(r.output) if v["party"] == "plan")["status"] == "red"
     ok = CliRunner().invoke(app, ["win3", str(EXAMPLES / "meals_scale_up.yaml"), "-n", "300", *fmt])
     assert ok.exit_code == 0, ok.output
+
+
+def test_the_contracts_target_margin_follows_its_convention():
+    """A 5 % margin on cost (mark-up) is reached more often than 5 % of revenue (gross-up), and the
+    CBO verdict says which one it checked."""
+    text = (EXAMPLES / "meals_scale_up.yaml").read_text()
+    gross = parse_inputs(text)
+    markup = parse_inputs(text.replace('  target_margin: "0.05"\n', '  target_margin: "0.05"\n'
+                                                                     '  margin_convention: markup\n'))
+    sg, sm = simulate(gross, 2000, 3), simulate(markup, 2000, 3)
+    for m in sg.models:
+        assert sm.models[m].p_target_margin >= sg.models[m].p_target_margin
+    assert any(sm.models[m].p_target_margin > sg.models[m].p_target_margin for m in sg.models)
+    cbo = next(v for v in win3(markup, sm, "fee_for_service") if v.party == "cbo")
+    assert "5% on cost (mark-up)" in cbo.reason
+    cbo = next(v for v in win3(gross, sg, "fee_for_service") if v.party == "cbo")
+    assert "5% on revenue" in cbo.reason

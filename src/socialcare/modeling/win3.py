@@ -99,7 +99,8 @@ def win3(inputs: ModelingInputs, sim: SimulationResult, model: str | None = None
     at_risk = revenue_at_risk(inputs, model, sim)
     figures = {"p_target_margin": round(r.p_target_margin, 4), "p_loss": round(r.p_loss, 4),
                "months_to_first_payment": round(first, 1), "revenue_at_risk": round(at_risk, 4)}
-    covers = (f"the target margin of {c.target_margin:.0%} is met in {r.p_target_margin:.0%} of scenarios, a loss "
+    on = "on cost (mark-up)" if c.margin_convention == "markup" else "on revenue"
+    covers = (f"the target margin of {c.target_margin:.0%} {on} is met in {r.p_target_margin:.0%} of scenarios, a loss "
               f"in {r.p_loss:.0%}")
     cash = f"first payment after {first:.1f} months; {at_risk:.0%} of revenue at risk"
     problems = []
