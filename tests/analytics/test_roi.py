@@ -354,3 +354,32 @@ def test_explanation_lines_are_written_as_people_write_numbers():
     assert "100,000 eligible" in text and "E+" not in text
     gross = next(ln for ln in r.lines if ln.label == "gross savings")
     assert gross.result == f"{r.gross_savings:,.2f}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenarios())
+def test_every_explanation_line_can_be_redone_by_hand(inputs):
+    """Undiscounted, each line's operands give its result: sums exactly, products to the cent."""
+    import re
+
+    inputs = inputs.model_copy(update={"discount_rate": D(0)})
+    r = roi.calculate(inputs, sensitivity=False)
+    lines = {ln.label: ln for ln in r.lines}
+
+    def nums(text):
+        return [D(x.replace(",", "")) for x in re.findall(r"-?\d[\d,]*(?:\.\d+)?", text)]
+
+    def money(text):
+        return D(text.replace(",", "").replace("$", ""))
+
+    assert sum(nums(lines["gross savings"].formula), D(0)) == money(lines["gross savings"].result)
+    a, b = nums(lines["net savings"].formula)
+    assert a - b == money(lines["net savings"].result)
+    amount_, units, fixed, months, one_time = nums(lines["program cost"].formula)
+    assert abs(amount_ * units + fixed * months + one_time - money(lines["program cost"].result)) <= D("0.01")
+    for c in r.by_category:
+        ln = lines.get(f"{c.label}: savings")
+        if ln is not None:
+            events, unit_cost = nums(ln.formula)[:2]
+            assert abs(events * unit_cost - money(ln.result)) <= D("0.01")
+    assert "E+" not in r.explain() and "E-" not in r.explain()

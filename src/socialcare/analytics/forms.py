@@ -19,6 +19,7 @@ from socialcare.analytics.evidence import Intervention, Library
 from socialcare.analytics.roi import RoiInputs
 from socialcare.analytics.savings import SavingsParams
 from socialcare.core.errors import InvalidInput, Problem
+from socialcare.kit.numbers import percent
 
 HUNDRED = Decimal(100)
 PER_OPTIONS = [
@@ -74,7 +75,8 @@ MAX_WEB_BOOTSTRAP = 5000
 
 
 def num(d: Decimal | None) -> str:
-    """A Decimal as typed by a person: 0.4900 -> '0.49', 49.0 -> '49'."""
+    """A Decimal as typed into a form field: 0.4900 -> '0.49', 49.0 -> '49' (no thousands separator,
+    so it reads back; text for people uses socialcare.kit.numbers)."""
     if d is None:
         return ""
     s = format(d, "f")
@@ -440,8 +442,8 @@ def verdict(report) -> Verdict:
         reasons.append("no savings left after the guaranteed payment")
     if not report.msr_met:
         reasons.append(
-            f"the savings rate {num(report.savings_rate * HUNDRED)} % is below the minimum savings rate "
-            f"{num(report.params.minimum_savings_rate * HUNDRED)} %"
+            f"the savings rate {percent(report.savings_rate, 2)} is below the minimum savings rate "
+            f"{percent(report.params.minimum_savings_rate, 2)}"
         )
     d = report.did
     if d is not None and not (d.significant and d.effect_pmpm < 0):

@@ -160,6 +160,7 @@ class CategoryResult:
     baseline_events: Decimal
     avoided_events: Decimal
     gross_savings: Decimal
+    avoided_events_exact: Decimal = ZERO  # what the savings use (avoided_events is it to two places)
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,7 @@ class _Core:
     units_pv: Decimal
     fixed_pv: Decimal
     participant_months: Decimal
+    months_pv: Decimal  # Σ discount factors: the monthly fixed cost's multiplier
 
 
 def _core(inputs: RoiInputs, cats: list[ResolvedCategory]) -> _Core:
@@ -354,7 +356,7 @@ def _core(inputs: RoiInputs, cats: list[ResolvedCategory]) -> _Core:
         for i, v in enumerate(per_month):
             month_sav[i] += v
         g = sum((v * f for v, f in zip(per_month, disc, strict=True)), ZERO)
-        by_cat.append(CategoryResult(c.category, c.label, _q(base_events), _q(avoided), cents(g)))
+        by_cat.append(CategoryResult(c.category, c.label, _q(base_events), _q(avoided), cents(g), avoided))
     amount = inputs.program_cost.amount
     month_cost = [u * amount + inputs.monthly_fixed_costs for u in units]
     units_pv = sum((u * f for u, f in zip(units, disc, strict=True)), ZERO)
@@ -366,7 +368,7 @@ def _core(inputs: RoiInputs, cats: list[ResolvedCategory]) -> _Core:
     for m, (pt, s, c, f) in enumerate(zip(parts, month_sav, month_cost, disc, strict=True), start=1):
         cum += (s - c) * f
         monthly.append(MonthRow(m, _q(pt), cents(s * f), cents(c * f), cents(cum)))
-    return _Core(gross, cost, by_cat, monthly, units_pv, fixed_pv, pm_total)
+    return _Core(gross, cost, by_cat, monthly, units_pv, fixed_pv, pm_total, sum(disc, ZERO))
 
 
 def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity: bool = True) -> RoiResult:
@@ -383,6 +385,7 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
     steady = inputs.members_eligible * inputs.engagement_rate
     per_label = inputs.program_cost.per.replace("_", "-")
     success = f"{number(inputs.success_rate)} success rate"
+    d = inputs.discount_rate
     lines = [
         Line(
             "participants at full enrollment",
@@ -418,7 +421,7 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
         lines.append(
             Line(
                 f"{c.label}: savings",
-                f"{number(r.avoided_events, 2)} × {usd(c.unit_cost)} per {c.unit}{discounted}",
+                f"{number(r.avoided_events_exact, 8)} × {usd(c.unit_cost)} per {c.unit}{discounted}",
                 amount(r.gross_savings),
             )
         )
@@ -427,8 +430,9 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
              amount(gross)),
         Line(
             "program cost",
-            f"{usd(inputs.program_cost.amount)} per {per_label} + {usd(inputs.monthly_fixed_costs)}/month fixed + "
-            f"{usd(inputs.one_time_costs)} one-time{discounted}",
+            f"{usd(inputs.program_cost.amount)} × {number(core.units_pv, 6)} {'discounted ' * bool(d)}{per_label}s + "
+            f"{usd(inputs.monthly_fixed_costs)} fixed × {number(core.months_pv, 6)} {'discounted ' * bool(d)}months + "
+            f"{usd(inputs.one_time_costs)} one-time",
             amount(cost),
         ),
         Line("net savings", f"{amount(gross)} − {amount(cost)}", amount(net)),
@@ -444,7 +448,8 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
         ),
         Line(
             "break-even program cost",
-            f"({amount(gross)} − fixed costs) / {'discounted ' if inputs.discount_rate else ''}{per_label}s",
+            f"({amount(gross)} − {amount(core.fixed_pv)} fixed and one-time costs) / {number(core.units_pv, 6)} "
+            f"{'discounted ' * bool(d)}{per_label}s",
             f"{usd(be)} per {per_label}" if be is not None else "n/a",
         ),
         Line(
