@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -156,6 +157,10 @@ def test_the_listed_components_add_up_to_the_total_per_unit(inputs):
     text = r.explain()
     assert "E+" not in text and "E-" not in text
     assert f"= {r.at_expected.cost_per_unit:,f} per unit" in text
+    # the volume line's operands give its total by hand
+    line = next(x for x in text.splitlines() if x.strip().startswith("expected, "))
+    var, units, fixed, total = (D(x.replace(",", "")) for x in re.findall(r"[\d,]+(?:\.\d+)?", line.split(":")[1])[:4])
+    assert units == v and abs(var * units + fixed - total) <= D("0.01") and total == r.at_expected.total_cost
 
 
 def test_claims_billing_lines_are_per_claim_line_and_per_year_apart():

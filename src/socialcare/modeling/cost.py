@@ -194,11 +194,12 @@ class UnitCostResult:
         out.append("  Fixed costs per year:")
         out += [f"    {ln.label}: {ln.formula} = {amount(ln.amount)}" for ln in self.fixed_lines]
         out.append(f"    = {amount(cents(self.fixed_per_year))} a year")
-        out.append(f"  At each volume: {number(self.variable_per_unit, 4, 2)} per {u} + "
-                   f"{amount(self.fixed_per_year)} a year / {u}s a year")
+        var, fix = number(self.variable_per_unit, 8, 2), number(self.fixed_per_year, 8, 2)
+        out.append(f"  At each volume (variable {var} per {u}, fixed {fix} a year):")
         for k, x in self.volumes:
-            out.append(f"    {k}, {number(x.units_per_year)} {u}s a year: {amount(x.cost_per_unit)} per {u}, "
-                       f"{amount(x.total_cost)} a year")
+            n = number(x.units_per_year)
+            out.append(f"    {k}, {n} {u}s a year: {var} × {n} + {fix} = "
+                       f"{amount(x.total_cost)} a year; / {n} = {amount(x.cost_per_unit)} per {u}")
         out.append(f"  Break-even rate per payment model ({self.margin.describe()}):")
         out += [f"    {k}: {ln.label}: {ln.formula} = {amount(ln.amount)}" for k, ln in self.break_even.items()]
         return "\n".join(out)
