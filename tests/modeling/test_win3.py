@@ -68,3 +68,10 @@ def test_the_contracts_target_margin_follows_its_convention():
     assert "5% on cost (mark-up)" in cbo.reason
     cbo = next(v for v in win3(gross, sg, "fee_for_service") if v.party == "cbo")
     assert "5% on revenue" in cbo.reason
+
+
+def test_the_plan_reason_writes_the_target_as_money():
+    inputs = parse_inputs((EXAMPLES / "meals_scale_up.yaml").read_text().replace(
+        'cost_per_outcome_target: "250"', "cost_per_outcome_target: 2.5e+2"))
+    plan = next(v for v in win3(inputs, simulate(inputs, 300, 1), "fee_for_service") if v.party == "plan")
+    assert "(target $250.00)" in plan.reason

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from socialcare.kit.numbers import usd
 from socialcare.modeling.schemas import ModelingInputs
 from socialcare.modeling.simulate import SimulationResult
 
@@ -84,7 +85,7 @@ def win3(inputs: ModelingInputs, sim: SimulationResult, model: str | None = None
     met = target is not None and cpo is not None and cpo <= float(target)
     cpo_text = "no outcomes completed" if cpo is None else f"${cpo:,.0f} per completed outcome"
     if c.cost_per_outcome_target is not None:
-        cpo_text += f" (target ${c.cost_per_outcome_target:,})"
+        cpo_text += f" (target {usd(c.cost_per_outcome_target)})"
     figures = {"roi_median": round(r.roi_median, 4), "cost_per_outcome_median": cpo,
                "plan_cost_median": round(r.plan_cost_median, 2)}
     if r.roi_median >= 0 and (target is None or met):
