@@ -134,13 +134,6 @@ class Margin:
     rate: Decimal
     convention: MarginConvention
 
-    @property
-    def factor(self) -> Decimal:
-        """Price per $1 of cost (exact for a mark-up; the division is kept exact for a gross-up)."""
-        if self.convention == "markup":
-            return 1 + self.rate
-        return 1 / (1 - self.rate)
-
     def price(self, cost: Decimal) -> Decimal:
         return cost * (1 + self.rate) if self.convention == "markup" else cost / (1 - self.rate)
 
