@@ -250,6 +250,8 @@ def test_savings_page_prefills_from_the_manifest_and_runs_the_report(
         assert f"${abs(money):,.2f}" in body
     assert f"{report.did.ci_low:,}"[:4] in body.replace("$", "")
     assert ("Savings supported" if report.savings_supported else "Savings not supported") in body
+    # the settlement facts are offered only for supported savings (issue 24)
+    assert ("Download the facts (YAML)" if report.savings_supported else "No settlement facts are offered") in body
     assert "<svg" in body and '<details class="an-sql">' in body and "SELECT" in body
     assert db.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "analytics.savings.run", AuditEvent.object_id == "camden")) == 1

@@ -142,3 +142,15 @@ def test_cli_refuses_to_write_facts_for_unsupported_savings(tmp_path_factory, tm
     ok = CliRunner().invoke(app, [*args, "--allow-unsupported"])
     assert ok.exit_code == 0, ok.output
     assert "tcoc" in yaml.safe_load(facts_file.read_text())
+
+
+def test_the_page_offers_the_same_facts_as_a_yaml_file(supported):
+    from socialcare.analytics import service
+
+    facts, refused = service.payment_handoff(supported)
+    assert refused is None and facts == sv.to_payment_facts(supported, "savings")
+    text = service.facts_yaml(facts, supported, "f.yaml")
+    assert text.startswith("# Shared-savings facts") and "--facts f.yaml" in text
+    assert yaml.safe_load(text) == facts
+    statement = _settle(yaml.safe_load(text))
+    assert statement.by_term()["savings"] > 0

@@ -336,15 +336,9 @@ def _write_facts(path: Path, facts: dict, report) -> None:
     if path.suffix.lower() == ".json":
         path.write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
         return
-    p = report.params
-    head = (
-        f"# Shared-savings facts from `socialcare savings report` ({report.engine}): baseline "
-        f"{p.baseline_start:%Y-%m} to {p.baseline_end:%Y-%m}, performance {p.performance_start:%Y-%m} to "
-        f"{p.performance_end:%Y-%m}; savings {'supported' if report.savings_supported else 'NOT supported'} "
-        "by the difference-in-differences.\n# Settle with: socialcare payments settle TERMS.yaml --facts "
-        f"{path.name} --period ...\n"
-    )
-    path.write_text(head + yaml.safe_dump(facts, sort_keys=False), encoding="utf-8")
+    from socialcare.analytics.service import facts_yaml
+
+    path.write_text(facts_yaml(facts, report, path.name), encoding="utf-8")
 
 
 def _params(values: dict):
