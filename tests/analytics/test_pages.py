@@ -198,6 +198,11 @@ def test_evidence_page_lists_effects_intervals_and_citations(client_factory, peo
         assert f'id="{iv.id}"' in html
     assert "44.5 % fewer (CI 37 to 52 %)" in html  # Hager 2022 admissions
     assert "JAMA Intern Med 2019;179(6):786-793" in html
+    # Camden's interval includes zero: said where the effect is listed (issue 24)
+    camden = html[html.index('id="chw_hotspotting_camden_2020"'):]
+    assert "the interval includes zero: no savings credited by default" in camden[:3000]
+    assert html.count("the interval includes zero") == sum(
+        e.interval_includes_zero for iv in lib.interventions for e in iv.effects)
 
 
 def test_navigation_and_home_cards_follow_the_permissions(client_factory, people, claims_root):  # noqa: F811
