@@ -356,7 +356,7 @@ def test_explanation_lines_are_written_as_people_write_numbers():
     assert gross.result == f"{r.gross_savings:,.2f}"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(scenarios())
 def test_every_explanation_line_can_be_redone_by_hand(inputs):
     """Undiscounted, each line's operands give its result: sums exactly, products to the cent."""
@@ -377,6 +377,9 @@ def test_every_explanation_line_can_be_redone_by_hand(inputs):
     assert a - b == money(lines["net savings"].result)
     amount_, units, fixed, months, one_time = nums(lines["program cost"].formula)
     assert abs(amount_ * units + fixed * months + one_time - money(lines["program cost"].result)) <= D("0.01")
+    if r.break_even_program_cost is not None:
+        g, fixed_pv, units_pv = nums(lines["break-even program cost"].formula)
+        assert abs((g - fixed_pv) / units_pv - r.break_even_program_cost) <= D("0.01")
     for c in r.by_category:
         ln = lines.get(f"{c.label}: savings")
         if ln is not None:

@@ -421,7 +421,7 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
         lines.append(
             Line(
                 f"{c.label}: savings",
-                f"{number(r.avoided_events_exact, 8)} × {usd(c.unit_cost)} per {c.unit}{discounted}",
+                f"{number(r.avoided_events_exact, _places(c.unit_cost))} × {usd(c.unit_cost)} per {c.unit}{discounted}",
                 amount(r.gross_savings),
             )
         )
@@ -430,8 +430,9 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
              amount(gross)),
         Line(
             "program cost",
-            f"{usd(inputs.program_cost.amount)} × {number(core.units_pv, 6)} {'discounted ' * bool(d)}{per_label}s + "
-            f"{usd(inputs.monthly_fixed_costs)} fixed × {number(core.months_pv, 6)} {'discounted ' * bool(d)}months + "
+            f"{usd(inputs.program_cost.amount)} × {number(core.units_pv, _places(inputs.program_cost.amount))} "
+            f"{'discounted ' * bool(d)}{per_label}s + "
+            f"{usd(inputs.monthly_fixed_costs)} fixed × {number(core.months_pv, _places(inputs.monthly_fixed_costs))} {'discounted ' * bool(d)}months + "
             f"{usd(inputs.one_time_costs)} one-time",
             amount(cost),
         ),
@@ -448,7 +449,7 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
         ),
         Line(
             "break-even program cost",
-            f"({amount(gross)} − {amount(core.fixed_pv)} fixed and one-time costs) / {number(core.units_pv, 6)} "
+            f"({amount(gross)} − {amount(core.fixed_pv)} fixed and one-time costs) / {_sig(core.units_pv)} "
             f"{'discounted ' * bool(d)}{per_label}s",
             f"{usd(be)} per {per_label}" if be is not None else "n/a",
         ),
@@ -486,6 +487,17 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
 def net_only(inputs: RoiInputs, cats: list[ResolvedCategory]) -> Decimal:
     core = _core(inputs, cats)
     return sum((r.gross_savings for r in core.by_category), ZERO) - cents(core.cost)
+
+
+def _places(multiplier: Decimal) -> int:
+    """Decimals to show of a quantity a line multiplies by ``multiplier``, so that the product of the
+    shown figures is the line's result to the cent (the error stays below $0.0001)."""
+    return len(str(int(abs(multiplier)))) + 4
+
+
+def _sig(x: Decimal, digits: int = 10) -> str:
+    """``x`` to ``digits`` significant figures: a divisor shown precisely enough to redo the division."""
+    return number(x, max(2, digits - (x.adjusted() + 1))) if x else "0"
 
 
 def _effect_text(c: ResolvedCategory, money: bool = False) -> str:
