@@ -1,4 +1,5 @@
-"""Payments JSON API: settle payment terms on a period's facts."""
+"""Payments JSON API: the ledger (settle a contract for a period into a stored statement, statements and
+their lifecycle, manual facts) and the "what if" settlement of pasted terms and facts."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from socialcare.payments import service
+from socialcare.payments import ledger, ledger_views, service
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, require_api
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
 Settler = Annotated[Principal, Depends(require_api("payments:read"))]
+LedgerUser = Annotated[Principal, Depends(require_api("payments:ledger"))]
 
 
 class SettleRequest(BaseModel):
@@ -24,7 +26,7 @@ class SettleRequest(BaseModel):
     output: service.Output = Field("statement", description="Also return the invoice CSV, claims CSV or X12 837P.")
 
 
-@router.post("/settle", summary="Settle payment terms for a period")
+@router.post("/settle", summary="What if: settle pasted payment terms for a period (nothing stored)")
 def settle(body: SettleRequest, db: DbSession, principal: Settler) -> dict:
     """The statement: one line per term and component (formula, inputs, amount, MLR category,
     paid or reported only) and totals. Amounts are strings (exact decimals). Bad terms or facts
@@ -33,3 +35,91 @@ def settle(body: SettleRequest, db: DbSession, principal: Settler) -> dict:
         principal, terms_yaml=body.terms_yaml, period=body.period, facts_yaml=body.facts_yaml,
         services_csv=body.services_csv, output=body.output)
     return {**statement.as_dict(), **extras}
+
+
+# ---- the ledger --------------------------------------------------------------------------------
+
+
+class ContractSettle(BaseModel):
+    period: str = Field(..., description="YYYY-MM, YYYY-Qn, YYYY or YYYY-MM-DD..YYYY-MM-DD", examples=["2026-05"])
+    reason: str = Field("", description="Why (for an adjustment when the period is already approved).")
+
+
+class StatementAction(BaseModel):
+    action: str = Field(..., description="approve, invoice, submit_claims, dispute, close or void")
+    note: str = Field("", description="The reason (required to dispute).")
+
+
+class PaymentIn(BaseModel):
+    amount: str = Field(..., examples=["1250.00"])
+    paid_on: str | None = Field(None, description="YYYY-MM-DD (default today)")
+    reference: str = Field(..., description="Check or EFT trace number")
+
+
+class AdjustmentIn(BaseModel):
+    amount: str = Field(..., examples=["-120.00"])
+    reason: str
+    mlr: str = "medical"
+
+
+class ManualFactIn(BaseModel):
+    kind: str = Field(..., description="penalty_occurrence, adjustment, metric, member_months, tcoc or joc_hours")
+    on: str = Field(..., description="YYYY-MM-DD")
+    reason: str
+    term_id: str | None = None
+    amount: str | None = None
+    data: dict = Field(default_factory=dict, description="measure; metric, value; count; hours; projected_tcoc...")
+
+
+def _detail(db, principal, statement_id: int) -> dict:
+    st, paid = ledger.statement(db, principal, statement_id)
+    return ledger_views.detail(st, paid)
+
+
+@router.post("/contracts/{contract_id}/settle", status_code=201,
+             summary="Settle a contract for a period from the platform's records into a stored statement")
+def settle_contract(contract_id: int, body: ContractSettle, db: DbSession, principal: LedgerUser) -> dict:
+    done = ledger.settle_contract(db, principal, contract_id, body.period, reason=body.reason)
+    db.flush()
+    return {**_detail(db, principal, done.statement.id), "superseded": done.superseded}
+
+
+@router.get("/statements", summary="Stored statements you are a party to")
+def list_statements(db: DbSession, principal: LedgerUser, contract_id: int | None = None) -> list[dict]:
+    rows = ledger.statements(db, principal, contract_id)
+    paid = ledger.repo.paid_totals(db, [r.id for r in rows])
+    return [ledger_views.summary(r, paid[r.id]) for r in rows]
+
+
+@router.get("/statements/{statement_id}", summary="A stored statement: lines, formulas, inputs, history")
+def get_statement(statement_id: int, db: DbSession, principal: LedgerUser) -> dict:
+    return _detail(db, principal, statement_id)
+
+
+@router.post("/statements/{statement_id}/actions", summary="Approve, invoice, submit claims, dispute, close, void")
+def statement_action(statement_id: int, body: StatementAction, db: DbSession, principal: LedgerUser) -> dict:
+    ledger.act(db, principal, statement_id, body.action, body.note)
+    db.flush()
+    return _detail(db, principal, statement_id)
+
+
+@router.post("/statements/{statement_id}/payments", summary="Record a (partial) payment")
+def statement_payment(statement_id: int, body: PaymentIn, db: DbSession, principal: LedgerUser) -> dict:
+    ledger.record_payment(db, principal, statement_id, body.amount, body.paid_on, body.reference)
+    db.flush()
+    return _detail(db, principal, statement_id)
+
+
+@router.post("/statements/{statement_id}/adjustments", status_code=201,
+             summary="An adjustment statement referencing this one")
+def statement_adjust(statement_id: int, body: AdjustmentIn, db: DbSession, principal: LedgerUser) -> dict:
+    adj = ledger.adjust(db, principal, statement_id, body.amount, body.reason, body.mlr)
+    db.flush()
+    return _detail(db, principal, adj.id)
+
+
+@router.post("/contracts/{contract_id}/facts", status_code=201, summary="Enter a fact only a person can give")
+def add_fact(contract_id: int, body: ManualFactIn, db: DbSession, principal: LedgerUser) -> dict:
+    f = ledger.add_manual_fact(db, principal, contract_id, body.kind, body.on, body.reason, term_id=body.term_id,
+                               data=body.data, amount=body.amount)
+    return {"id": f.id, "kind": f.kind, "on": f.on_date.isoformat(), "entered_by": f.entered_by}

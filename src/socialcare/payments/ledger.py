@@ -25,7 +25,7 @@ from socialcare.payments import lifecycle as lc
 from socialcare.payments import repository as repo
 from socialcare.payments.models import ManualFact, StatementEvent, StatementLine
 from socialcare.payments.models import Statement as Row
-from socialcare.payments.rules import Line, Period, settle
+from socialcare.payments.rules import Line, Period, Statement, settle
 from socialcare.payments.schemas import parse_terms
 from socialcare.security import audit
 from socialcare.security.principal import Principal
@@ -404,3 +404,12 @@ def statement(session: Session, principal: Principal, statement_id: int) -> tupl
     st = repo.get(session, principal, statement_id)
     audit.record(session, principal, "payments.statement.read", object_type="payment_statement", object_id=st.id)
     return st, repo.paid_totals(session, [st.id])[st.id]
+
+
+def as_engine_statement(st: Row) -> Statement:
+    """A stored statement as the engine's Statement (for the invoice CSV and PDF)."""
+    lines = tuple(Line(ln.term_id, ln.model, ln.component, ln.description, ln.formula, ln.inputs, ln.amount, ln.mlr,
+                       ln.paid, ln.month, ln.service_code, ln.units, None if ln.rate is None else Decimal(ln.rate))
+                  for ln in st.lines)
+    return Statement(st.contract.name if st.contract else "", Period(st.period_start, st.period_end, st.period_label),
+                     st.billing_mode, lines, tuple(st.notes or ()))
