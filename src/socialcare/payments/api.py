@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from socialcare.payments import ledger, ledger_views, service
+from socialcare.payments import claims, ledger, ledger_views, service
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, require_api
 
@@ -98,9 +98,43 @@ def get_statement(statement_id: int, db: DbSession, principal: LedgerUser) -> di
 
 @router.post("/statements/{statement_id}/actions", summary="Approve, invoice, submit claims, dispute, close, void")
 def statement_action(statement_id: int, body: StatementAction, db: DbSession, principal: LedgerUser) -> dict:
-    ledger.act(db, principal, statement_id, body.action, body.note)
+    """``submit_claims`` also answers the 837P file (``x12_837p``)."""
+    extra = {}
+    if body.action == "submit_claims":
+        extra["x12_837p"] = claims.submit_claims(db, principal, statement_id)
+    else:
+        ledger.act(db, principal, statement_id, body.action, body.note)
     db.flush()
-    return _detail(db, principal, statement_id)
+    return {**_detail(db, principal, statement_id), **extra}
+
+
+class ClaimStatusIn(BaseModel):
+    status: str = Field(..., description="accepted, denied or paid")
+    reason: str = Field("", description="the denial reason")
+    paid_amount: str | None = None
+
+
+def _claim(c) -> dict:
+    return {"id": c.id, "statement_id": c.statement_id, "claim_id": c.claim_id, "member_id": c.member_id,
+            "charge": str(c.charge), "control_number": c.control_number, "status": c.status, "reason": c.reason,
+            "paid_amount": None if c.paid_amount is None else str(c.paid_amount), "resubmits_id": c.resubmits_id}
+
+
+@router.get("/statements/{statement_id}/claims", summary="The statement's claims and their status")
+def statement_claims(statement_id: int, db: DbSession, principal: LedgerUser) -> list[dict]:
+    return [_claim(c) for c in claims.claims_of(db, principal, statement_id)]
+
+
+@router.post("/claims/{claim_id}/status", summary="Record a claim accepted, denied (with the reason) or paid")
+def claim_status(claim_id: int, body: ClaimStatusIn, db: DbSession, principal: LedgerUser) -> dict:
+    return _claim(claims.set_status(db, principal, claim_id, body.status, reason=body.reason,
+                                    paid_amount=body.paid_amount))
+
+
+@router.post("/claims/{claim_id}/resubmit", status_code=201, summary="Correct and resubmit a denied claim")
+def claim_resubmit(claim_id: int, db: DbSession, principal: LedgerUser) -> dict:
+    text, new = claims.resubmit(db, principal, claim_id)
+    return {**_claim(new), "x12_837p": text}
 
 
 @router.post("/statements/{statement_id}/payments", summary="Record a (partial) payment")

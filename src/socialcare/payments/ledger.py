@@ -103,6 +103,9 @@ def settle_contract(session: Session, principal: Principal, contract_id: int, pe
     c = _contract(session, principal, contract_id)
     require_settler(principal, c)
     p = Period.parse(period) if isinstance(period, str) else period
+    if p.end < c.start_date or p.start > c.end_date:
+        raise InvalidInput(f"The contract's term ({c.start_date} to {c.end_date}) does not overlap {p}", [Problem(
+            "choose a period within the contract's term", field="period")])
     prev = repo.latest_before(session, c.id, p.start)
     carry = prev.carry if prev is not None else None
     notes: list[str] = []
@@ -282,6 +285,11 @@ def act(session: Session, principal: Principal, statement_id: int, action: str, 
         raise Forbidden("Your role may read the plan's statements but not approve or close them.")
     if principal.role == "auditor":
         raise Forbidden("Auditors read statements; they do not act on them.")
+    if action == "submit_claims":  # the claims are written, checked and stored with the status change
+        from socialcare.payments import claims
+
+        claims.submit_claims(session, principal, statement_id)
+        return st
     to = lc.transition(action, st.status, side, billing_mode=st.billing_mode, reason=note)
     before, st.status = st.status, to
     _event(session, principal, st, action, before, to, note.strip())

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from socialcare.core.errors import InvalidInput
-from socialcare.payments import ledger, ledger_views, lifecycle, service
+from socialcare.payments import claims, ledger, ledger_views, lifecycle, service
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, csrf_protect, require_page
 from socialcare.web.nav import NavItem
@@ -173,12 +173,33 @@ def statement_page(request: Request, statement_id: int, db: DbSession, principal
         "can_pay": acting and side == "payer" and principal.can("payments:settle") and st.status in lifecycle.PAYABLE,
         "can_adjust": acting and st.status in lifecycle.STANDING and (side == "payee" or principal.can(
             "payments:settle")),
-        "adjustments": ledger.repo.adjustments_of(db, st.id), "labels": lifecycle.LABELS})
+        "adjustments": ledger.repo.adjustments_of(db, st.id), "labels": lifecycle.LABELS,
+        "claims": claims.claims_of(db, principal, st.id) if st.billing_mode == "claims" else [], "side": side,
+        "acting": acting})
+
+
+@router.post("/payments/claims/{claim_id}/status", dependencies=[Depends(csrf_protect)])
+def claim_status(request: Request, claim_id: int, db: DbSession, principal: Principal = Ledger,
+                 status: str = Form(""), reason: str = Form(""), paid_amount: str = Form("")):
+    c = claims.set_status(db, principal, claim_id, status, reason=reason, paid_amount=paid_amount or None)
+    return redirect(f"/payments/statements/{c.statement_id}", flash=f"Claim {c.claim_id} is {c.status}.",
+                    kind="success", request=request)
+
+
+@router.post("/payments/claims/{claim_id}/resubmit", dependencies=[Depends(csrf_protect)])
+def claim_resubmit(request: Request, claim_id: int, db: DbSession, principal: Principal = Ledger):
+    text, new = claims.resubmit(db, principal, claim_id)
+    return Response(text, media_type="application/edi-x12", headers={
+        "Content-Disposition": f'attachment; filename="claim-{new.id}.837"'})
 
 
 @router.post("/payments/statements/{statement_id}/action", dependencies=[Depends(csrf_protect)])
 def statement_action(request: Request, statement_id: int, db: DbSession, principal: Principal = Ledger,
                      action: str = Form(""), note: str = Form("")):
+    if action == "submit_claims":  # the 837P file is the answer (its claims are stored, each with a status)
+        text = claims.submit_claims(db, principal, statement_id)
+        return Response(text, media_type="application/edi-x12", headers={
+            "Content-Disposition": f'attachment; filename="statement-{statement_id}.837"'})
     st = ledger.act(db, principal, statement_id, action, note)
     return redirect(f"/payments/statements/{st.id}", flash=f"The statement is now {lifecycle.LABELS[st.status].lower()}.",
                     kind="success", request=request)

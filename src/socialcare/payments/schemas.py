@@ -523,7 +523,8 @@ class BillingProvider(_M):
     state: str = Field(pattern=r"^[A-Z]{2}$")
     zip: str = Field(pattern=r"^\d{9}$", description="ZIP+4 without the dash (837P wants nine digits)")
     contact_name: str = "Billing office"
-    contact_phone: str = Field("0000000000", pattern=r"^\d{10}$")
+    contact_phone: str | None = Field(None, pattern=r"^\d{10}$", description="the billing contact's phone; an "
+                                      "837P is refused without one (never written as zeros)")
 
     @model_validator(mode="after")
     def _npi(self):
