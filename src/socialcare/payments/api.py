@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from socialcare.payments import claims, ledger, ledger_views, service
+from socialcare.payments import claims, hub, ledger, ledger_views, service
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, require_api
 
@@ -157,3 +157,32 @@ def add_fact(contract_id: int, body: ManualFactIn, db: DbSession, principal: Led
     f = ledger.add_manual_fact(db, principal, contract_id, body.kind, body.on, body.reason, term_id=body.term_id,
                                data=body.data, amount=body.amount)
     return {"id": f.id, "kind": f.kind, "on": f.on_date.isoformat(), "entered_by": f.entered_by}
+
+
+class SubcontractIn(BaseModel):
+    cbo_org_id: int
+    terms_yaml: str = Field(..., description="The CBO's payment terms (per meal, per episode, revenue_share...)")
+
+
+@router.post("/contracts/{contract_id}/subcontracts", status_code=201, summary="A hub's subcontract with a network CBO")
+def add_subcontract(contract_id: int, body: SubcontractIn, db: DbSession, principal: LedgerUser) -> dict:
+    sub = hub.add_subcontract(db, principal, contract_id, body.cbo_org_id, body.terms_yaml)
+    return {"id": sub.id, "contract_id": sub.contract_id, "cbo_org_id": sub.cbo_org_id, "version": sub.version}
+
+
+@router.post("/subcontracts/{subcontract_id}/settle", status_code=201, summary="Settle a hub's subcontract")
+def settle_subcontract(subcontract_id: int, body: ContractSettle, db: DbSession, principal: LedgerUser) -> dict:
+    done = hub.settle_subcontract(db, principal, subcontract_id, body.period, body.reason)
+    db.flush()
+    return _detail(db, principal, done.statement.id)
+
+
+@router.get("/hub", summary="The hub's period: received from the plan, owed to each CBO, margin, not yet billed")
+def hub_view(period: str, db: DbSession, principal: LedgerUser) -> list[dict]:
+    rows = hub.hub_view(db, principal, period)
+    for r in rows:
+        for k in ("received", "received_paid", "owed", "margin"):
+            r[k] = str(r[k])
+        for c in r["cbos"]:
+            c["owed"], c["paid"] = str(c["owed"]), str(c["paid"])
+    return rows

@@ -72,10 +72,12 @@ def delivering_orgs(session: Session, counterparty_id: int, start: date, end: da
     return orgs(session, counterparty_id, start, end)
 
 
-def gather(session: Session, contract, terms, start: date, end: date, manual: list, *, carried: bool) -> Gathered:
-    """Facts for ``terms`` over start..end (already clipped to the contract's term)."""
+def gather(session: Session, contract, terms, start: date, end: date, manual: list, *, carried: bool,
+           orgs: list[int] | None = None) -> Gathered:
+    """Facts for ``terms`` over start..end (already clipped to the contract's term); ``orgs``: only
+    these delivering organizations (a hub's subcontract with one network CBO)."""
     notes: list[str] = []
-    orgs = delivering_orgs(session, contract.counterparty_id, start, end)
+    orgs = orgs or delivering_orgs(session, contract.counterparty_id, start, end)
     plan_id = contract.plan_id
     table, counts = _services(session, contract, terms, plan_id, orgs, start, end, notes)
     episodes = _episodes(session, contract, terms, plan_id, orgs, start, end)

@@ -147,11 +147,18 @@ def settle_contract(session: Session, principal: Principal, contract_id: int, pe
                 terms_sha=terms_sha.hexdigest(), facts_sha=fps.hexdigest(), model=model, mode=mode or "invoice",
                 inputs={"segments": segments, "counts": counts, "manual_facts": used,
                         "carried_from": prev.id if prev is not None else None}, notes=notes, carry=carry or {})
-    standing = [s for s in repo.for_period(session, c.id, p.start, p.end, "settlement") if s.status in lc.STANDING]
+    return store_settlement(session, principal, c, p, lines, meta, reason)
+
+
+def store_settlement(session, principal, c, p: Period, lines: list[Line], meta: dict, reason: str = "",
+                     subcontract_id: int | None = None) -> Settled:
+    """A new draft (superseding earlier drafts of the period), or the difference from the approved one."""
+    existing = repo.for_period(session, c.id, p.start, p.end, "settlement", subcontract_id)
+    standing = [s for s in existing if s.status in lc.STANDING]
     if standing:
         return Settled(_resettle(session, principal, c, standing[0], lines, meta, reason))
     out = Settled(None)  # type: ignore[arg-type]
-    for d in repo.for_period(session, c.id, p.start, p.end, "settlement"):
+    for d in existing:
         if d.status == lc.DRAFT:
             d.status = lc.SUPERSEDED
             _event(session, principal, d, "superseded", lc.DRAFT, lc.SUPERSEDED, "settled again")
@@ -179,7 +186,8 @@ def _store(session, principal, c, kind: str, lines: list[Line], meta: dict, *, a
     by_mlr = {"medical": ZERO, "quality_improvement": ZERO, "administrative": ZERO}
     for ln in paid:
         by_mlr[ln.mlr] = by_mlr.get(ln.mlr, ZERO) + ln.amount
-    st = Row(contract_id=c.id, payer_org_id=c.plan_id, payee_org_id=c.counterparty_id, kind=kind,
+    st = Row(contract_id=c.id, subcontract_id=meta.get("subcontract_id"), payer_org_id=meta.get("payer", c.plan_id),
+             payee_org_id=meta.get("payee", c.counterparty_id), kind=kind,
              adjusts_id=adjusts.id if adjusts else None, period_label=str(p), period_start=p.start, period_end=p.end,
              contract_version=meta["version"], terms_sha256=meta["terms_sha"], facts_sha256=meta["facts_sha"],
              payment_model=meta["model"], billing_mode=meta["mode"], total=sum((ln.amount for ln in paid), ZERO),

@@ -286,6 +286,8 @@ class OtherFacts(_F):
     joc_hours: dict[TermId, Annotated[Decimal, Field(ge=0)]] = Field(default_factory=dict)
     members: dict[str, MemberInfo] = Field(default_factory=dict)
     carried: Carried | None = None
+    upstream: dict[TermId, Money] = Field(default_factory=dict)  # what the plan paid the hub, by hub term
+    upstream_units: dict[str, NonNegInt] = Field(default_factory=dict)  # the whole network's units, by code
 
 
 SECTIONS = tuple(OtherFacts.model_fields)

@@ -46,6 +46,7 @@ class Statement(IdMixin, Base):
     )
 
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"))
+    subcontract_id: Mapped[int | None] = mapped_column(ForeignKey("payment_subcontract.id"), index=True)
     payer_org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))  # the plan (or a hub to its CBO)
     payee_org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))  # the hub or CBO
     kind: Mapped[str] = mapped_column(String(20), default="settlement")  # settlement | adjustment
@@ -73,6 +74,24 @@ class Statement(IdMixin, Base):
     lines = relationship("StatementLine", order_by="StatementLine.seq", back_populates="statement")
     events = relationship("StatementEvent", order_by="StatementEvent.id", back_populates="statement")
     contract = relationship("Contract")
+
+
+class Subcontract(IdMixin, Base):
+    """A hub's subcontract with a network CBO under the hub's contract with the plan: the CBO's own
+    payment terms (per meal, per episode, a share of capitation), settled from the same services."""
+
+    __tablename__ = "payment_subcontract"
+    __table_args__ = (UniqueConstraint("contract_id", "cbo_org_id", "version"),)
+
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"), index=True)
+    hub_org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    cbo_org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    payment_terms_yaml: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class StatementLine(Base):

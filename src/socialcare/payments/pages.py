@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from socialcare.core.errors import InvalidInput
-from socialcare.payments import claims, ledger, ledger_views, lifecycle, service
+from socialcare.payments import claims, hub, ledger, ledger_views, lifecycle, service
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, csrf_protect, require_page
 from socialcare.web.nav import NavItem
@@ -240,3 +240,37 @@ def statement_invoice_pdf(statement_id: int, db: DbSession, principal: Principal
     pdf = HTML(string=ledger_views.pdf_html(st, paid, names)).write_pdf()
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="statement-{st.id}.pdf"'})
+
+
+# ---- the hub in the middle ---------------------------------------------------------------------
+
+
+@router.get("/payments/hub")
+def hub_page(request: Request, db: DbSession, principal: Principal = Ledger, period: str = ""):
+    from sqlalchemy import select
+
+    from socialcare.contracts.models import Contract
+    from socialcare.directory.models import HubNetworkMembership, Organization
+
+    period = period or _last_month()
+    contracts = list(db.scalars(select(Contract).where(Contract.counterparty_id == principal.org_id)))
+    network = list(db.execute(select(Organization.id, Organization.name).join(
+        HubNetworkMembership, HubNetworkMembership.cbo_id == Organization.id).where(
+        HubNetworkMembership.hub_id == principal.org_id).order_by(Organization.name)).all())
+    return render(request, "payments/hub.html", {"period": period, "view": hub.hub_view(db, principal, period),
+                                                 "contracts": contracts, "network": network})
+
+
+@router.post("/payments/hub/subcontracts", dependencies=[Depends(csrf_protect)])
+def hub_add_subcontract(request: Request, db: DbSession, principal: Principal = Ledger, contract_id: int = Form(0),
+                        cbo_org_id: int = Form(0), terms_yaml: str = Form("")):
+    hub.add_subcontract(db, principal, contract_id, cbo_org_id, terms_yaml)
+    return redirect("/payments/hub", flash="The subcontract was saved.", kind="success", request=request)
+
+
+@router.post("/payments/subcontracts/{subcontract_id}/statements", dependencies=[Depends(csrf_protect)])
+def settle_subcontract(request: Request, subcontract_id: int, db: DbSession, principal: Principal = Ledger,
+                       period: str = Form("")):
+    st = hub.settle_subcontract(db, principal, subcontract_id, period).statement
+    return redirect(f"/payments/statements/{st.id}", flash=f"The subcontract's statement for {st.period_label} was "
+                    "stored.", kind="success", request=request)

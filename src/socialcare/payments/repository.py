@@ -37,10 +37,16 @@ def list_for(session: Session, principal: Principal, *, contract_id: int | None 
     return list(session.scalars(q.order_by(Statement.period_start.desc(), Statement.id.desc()).limit(limit)))
 
 
-def for_period(session: Session, contract_id: int, start: date, end: date, kind: str) -> list[Statement]:
+def _sub(subcontract_id: int | None):
+    return Statement.subcontract_id.is_(None) if subcontract_id is None else Statement.subcontract_id == subcontract_id
+
+
+def for_period(session: Session, contract_id: int, start: date, end: date, kind: str,
+               subcontract_id: int | None = None) -> list[Statement]:
     return list(session.scalars(select(Statement).where(
-        Statement.contract_id == contract_id, Statement.period_start == start, Statement.period_end == end,
-        Statement.kind == kind, Statement.status.not_in([lc.VOID, lc.SUPERSEDED])).order_by(Statement.id)))
+        Statement.contract_id == contract_id, _sub(subcontract_id), Statement.period_start == start,
+        Statement.period_end == end, Statement.kind == kind, Statement.status.not_in([lc.VOID, lc.SUPERSEDED]))
+        .order_by(Statement.id)))
 
 
 def adjustments_of(session: Session, statement_id: int) -> list[Statement]:
@@ -49,11 +55,12 @@ def adjustments_of(session: Session, statement_id: int) -> list[Statement]:
         .order_by(Statement.id)))
 
 
-def latest_before(session: Session, contract_id: int, start: date) -> Statement | None:
+def latest_before(session: Session, contract_id: int, start: date, subcontract_id: int | None = None
+                  ) -> Statement | None:
     """The stored statement (settlement or adjustment) whose carried state the period starting on
     ``start`` continues from."""
     return session.scalar(select(Statement).where(
-        Statement.contract_id == contract_id, Statement.period_end < start,
+        Statement.contract_id == contract_id, _sub(subcontract_id), Statement.period_end < start,
         Statement.status.not_in([lc.VOID, lc.SUPERSEDED])).order_by(Statement.period_end.desc(), Statement.id.desc())
         .limit(1))
 
@@ -87,4 +94,12 @@ def manual_facts(session: Session, contract_id: int, upto: date, *, include_void
 def status_totals(session: Session, contract_id: int) -> list[tuple[str, int, Decimal]]:
     return [(s, int(n), Decimal(t or 0)) for s, n, t in session.execute(
         select(Statement.status, func.count(), func.sum(Statement.total))
-        .where(Statement.contract_id == contract_id).group_by(Statement.status))]
+        .where(Statement.contract_id == contract_id, Statement.subcontract_id.is_(None)).group_by(Statement.status))]
+
+
+def overlapping(session: Session, contract_id: int, start: date, end: date, subcontract_id: int | None = None,
+                ) -> list[Statement]:
+    """Statements (settlements and adjustments, not void or superseded) of periods overlapping start..end."""
+    return list(session.scalars(select(Statement).where(
+        Statement.contract_id == contract_id, _sub(subcontract_id), Statement.period_start <= end,
+        Statement.period_end >= start, Statement.status.not_in([lc.VOID, lc.SUPERSEDED])).order_by(Statement.id)))

@@ -849,6 +849,27 @@ def _recoupment(t: s.PreLaunch, ctx: _Ctx) -> list[Line]:
     return out
 
 
+def _revenue_share(t: s.RevenueShare, ctx: _Ctx) -> list[Line]:
+    up = ctx.facts.other.upstream
+    missing = [x for x in t.of_terms if x not in up]
+    if missing:
+        ctx.problems.append(Problem(f"what the plan paid the hub under {', '.join(missing)} is needed for term "
+                                    f"'{t.id}'", field=f"upstream.{missing[0]}",
+                                    file=ctx.facts.sources.get("upstream", "facts")))
+        return []
+    base = sum((up[x] for x in t.of_terms), ZERO)
+    formula = f"{fmt_pct(t.percent)} × {fmt_usd(base)} paid to the hub ({', '.join(t.of_terms)})"
+    inputs: dict = {"upstream": base, "percent": t.percent}
+    amount = base * t.percent / HUNDRED
+    if t.split_by_units:
+        mine = sum(u for c in t.split_by_units for _, u in ctx.units(c, t))
+        network = sum(ctx.facts.other.upstream_units.get(c, 0) for c in t.split_by_units)
+        amount = amount * mine / network if network else ZERO
+        formula += f" × {_n(mine)}/{_n(network)} of the network's units"
+        inputs |= {"units": mine, "network_units": network}
+    return [_line(t, "revenue share", "share of the hub's payment from the plan", formula, inputs, amount)]
+
+
 from socialcare.payments import periodic  # noqa: E402 - settlers that use the helpers above
 
 SETTLERS = {
@@ -863,4 +884,5 @@ SETTLERS = {
     "outcome_based": _outcome_based,
     "flex_funds": _flex_funds,
     "pre_launch": _pre_launch,
+    "revenue_share": _revenue_share,
 }

@@ -496,13 +496,29 @@ class PreLaunch(_Term):
         return [(("joc_hourly_rate",), self.joc_hourly_rate)] if self.joc_hourly_rate is not None else []
 
 
+class RevenueShare(_Term):
+    """A hub's subcontract with a network CBO: a percent of what the plan paid the hub under some of
+    the hub's terms (a share of capitation), optionally split by the CBO's share of the network's units."""
+
+    model: Literal["revenue_share"]
+    mlr: MLR = "medical"
+    percent: Percent
+    of_terms: list[TermId] = Field(min_length=1, description="term ids of the hub's contract with the plan")
+    split_by_units: list[Code] = Field(default_factory=list, description="split by the CBO's units of these codes "
+                                       "over the whole network's")
+
+    def codes(self):
+        return set(self.split_by_units)
+
+
 Term = Annotated[
     FixedPrice | FeeForService | Bundled | Capitation | HybridFfsCapitation | PayForPerformance | SharedSavings
-    | EscalatingPenalty | OutcomeBased | FlexFunds | PreLaunch,
+    | EscalatingPenalty | OutcomeBased | FlexFunds | PreLaunch | RevenueShare,
     Field(discriminator="model"),
 ]
 MODELS = ("fixed_price", "fee_for_service", "bundled", "capitation", "hybrid_ffs_capitation",
-          "pay_for_performance", "shared_savings", "escalating_penalty", "outcome_based", "flex_funds", "pre_launch")
+          "pay_for_performance", "shared_savings", "escalating_penalty", "outcome_based", "flex_funds", "pre_launch",
+          "revenue_share")
 
 
 # ---- billing --------------------------------------------------------------------------------

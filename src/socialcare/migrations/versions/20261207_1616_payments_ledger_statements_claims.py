@@ -46,8 +46,29 @@ def upgrade() -> None:
     with op.batch_alter_table('payment_manual_fact', schema=None) as batch_op:
         batch_op.create_index('ix_payment_manual_fact_contract_on', ['contract_id', 'on_date'], unique=False)
 
+    op.create_table('payment_subcontract',
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('hub_org_id', sa.Integer(), nullable=False),
+    sa.Column('cbo_org_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('end_date', sa.Date(), nullable=False),
+    sa.Column('payment_terms_yaml', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['cbo_org_id'], ['organization.id'], name=op.f('fk_payment_subcontract_cbo_org_id_organization')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_payment_subcontract_contract_id_contract'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['hub_org_id'], ['organization.id'], name=op.f('fk_payment_subcontract_hub_org_id_organization')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_subcontract')),
+    sa.UniqueConstraint('contract_id', 'cbo_org_id', 'version', name=op.f('uq_payment_subcontract_contract_id_cbo_org_id_version'))
+    )
+    with op.batch_alter_table('payment_subcontract', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_subcontract_contract_id'), ['contract_id'], unique=False)
+
     op.create_table('payment_statement',
     sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('subcontract_id', sa.Integer(), nullable=True),
     sa.Column('payer_org_id', sa.Integer(), nullable=False),
     sa.Column('payee_org_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
@@ -77,10 +98,12 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['created_by_org_id'], ['organization.id'], name=op.f('fk_payment_statement_created_by_org_id_organization')),
     sa.ForeignKeyConstraint(['payee_org_id'], ['organization.id'], name=op.f('fk_payment_statement_payee_org_id_organization')),
     sa.ForeignKeyConstraint(['payer_org_id'], ['organization.id'], name=op.f('fk_payment_statement_payer_org_id_organization')),
+    sa.ForeignKeyConstraint(['subcontract_id'], ['payment_subcontract.id'], name=op.f('fk_payment_statement_subcontract_id_payment_subcontract')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_statement'))
     )
     with op.batch_alter_table('payment_statement', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payment_statement_adjusts_id'), ['adjusts_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_statement_subcontract_id'), ['subcontract_id'], unique=False)
         batch_op.create_index('ix_payment_statement_contract_period', ['contract_id', 'period_start', 'period_end'], unique=False)
         batch_op.create_index('ix_payment_statement_payee', ['payee_org_id', 'status'], unique=False)
         batch_op.create_index('ix_payment_statement_payer', ['payer_org_id', 'status'], unique=False)
@@ -166,8 +189,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_payment_statement_payee')
         batch_op.drop_index('ix_payment_statement_contract_period')
         batch_op.drop_index(batch_op.f('ix_payment_statement_adjusts_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_statement_subcontract_id'))
 
     op.drop_table('payment_statement')
+    with op.batch_alter_table('payment_subcontract', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_subcontract_contract_id'))
+
+    op.drop_table('payment_subcontract')
     with op.batch_alter_table('payment_manual_fact', schema=None) as batch_op:
         batch_op.drop_index('ix_payment_manual_fact_contract_on')
 
