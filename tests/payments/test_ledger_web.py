@@ -66,6 +66,11 @@ def test_settle_approve_dispute_adjust_and_pay_from_the_pages(client_factory, wo
     assert "Paid" in r.text and "ref EFT 77" in r.text
     csv = plan.get(f"{url}/invoice.csv")
     assert csv.status_code == 200 and "TOTAL for 2026-03,,,330.00" in csv.text
+    pdf = plan.get(f"{url}/invoice.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    fin = plan.get("/payments/finance")
+    assert fin.status_code == 200 and "<svg" in fin.text and "$330.00" in fin.text
+    assert "2026-04" in plan.get("/payments/finance.csv").text
 
     for who in ("staff_b", "cbo_staff"):  # another plan; the hub's network CBO is not a party
         other = client_factory(who)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from socialcare.payments import claims, hub, ledger, ledger_views, service
+from socialcare.payments import claims, finance, hub, ledger, ledger_views, service
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, require_api
 
@@ -186,3 +186,12 @@ def hub_view(period: str, db: DbSession, principal: LedgerUser) -> list[dict]:
         for c in r["cbos"]:
             c["owed"], c["paid"] = str(c["owed"]), str(c["paid"])
     return rows
+
+
+@router.get("/finance", summary="Paid amounts by month, contract, payment model and MLR category")
+def finance_rows(db: DbSession, principal: LedgerUser, start: str | None = None, end: str | None = None) -> list[dict]:
+    from datetime import date
+
+    rows = finance.paid_over_time(db, principal, date.fromisoformat(start) if start else None,
+                                  date.fromisoformat(end) if end else None)
+    return [{**r, "amount": str(r["amount"])} for r in rows]

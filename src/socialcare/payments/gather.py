@@ -25,6 +25,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 import pyarrow as pa
 from sqlalchemy import and_, case, func, or_, select
@@ -88,7 +89,7 @@ def gather(session: Session, contract, terms, start: date, end: date, manual: li
     metrics = _metrics(session, contract, terms, end, notes)
     penalties: list = []
     tcoc: dict = {}
-    joc: dict = defaultdict(lambda: 0)
+    joc: dict = defaultdict(Decimal)
     for f in manual:
         if f.kind == "penalty_occurrence" and f.on_date <= end:
             penalties.append(PenaltyOccurrence(term=f.term_id, date=f.on_date, measure=f.data.get("measure", ""),
@@ -103,7 +104,7 @@ def gather(session: Session, contract, terms, start: date, end: date, manual: li
         elif f.kind == "tcoc":
             tcoc[f.term_id] = TcocFigures.model_validate(f.data)
         elif f.kind == "joc_hours":
-            joc[f.term_id] += f.data["hours"]
+            joc[f.term_id] += Decimal(str(f.data["hours"]))
     for t in terms.terms:
         if t.model == "shared_savings" and t.id not in tcoc:
             notes.append(f"no total cost of care figures for '{t.id}' in this period: enter them as a manual fact "

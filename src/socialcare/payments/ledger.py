@@ -202,7 +202,8 @@ def _store(session, principal, c, kind: str, lines: list[Line], meta: dict, *, a
             {"statement_id": st.id, "seq": i, "term_id": ln.term_id, "model": ln.model, "component": ln.component,
              "description": ln.description, "formula": ln.formula, "inputs": ln.as_dict()["inputs"],
              "amount": ln.amount, "mlr": ln.mlr, "paid": ln.paid, "month": ln.month, "service_code": ln.service_code,
-             "units": ln.units, "rate": None if ln.rate is None else str(ln.rate)} for i, ln in enumerate(lines, 1)])
+             "units": ln.units, "rate": None if ln.rate is None else str(ln.rate), "authority": ln.authority or ""}
+            for i, ln in enumerate(lines, 1)])
     _event(session, principal, st, "created", None, lc.DRAFT, reason or f"{kind} for {p}")
     return st
 
@@ -218,25 +219,25 @@ def _resettle(session, principal, c, base: Row, lines: list[Line], meta: dict, r
     before: dict[tuple, Decimal] = {}
     for ln in repo.lines(session, held):
         if ln.paid:
-            key = (ln.term_id, ln.model, ln.component.removesuffix(" (change)"), ln.month, ln.mlr)
+            key = (ln.term_id, ln.model, ln.component.removesuffix(" (change)"), ln.month, ln.mlr, ln.authority or "")
             before[key] = before.get(key, ZERO) + ln.amount
     now: dict[tuple, Line] = {}
     now_amount: dict[tuple, Decimal] = {}
     for ln in lines:
         if ln.paid:
-            key = (ln.term_id, ln.model, ln.component, ln.month, ln.mlr)
+            key = (ln.term_id, ln.model, ln.component, ln.month, ln.mlr, ln.authority or "")
             now[key] = ln
             now_amount[key] = now_amount.get(key, ZERO) + ln.amount
     diff: list[Line] = []
     for key in list(now_amount) + [k for k in before if k not in now_amount]:
         delta = now_amount.get(key, ZERO) - before.get(key, ZERO)
         if delta:
-            term_id, model, component, month, mlr = key
+            term_id, model, component, month, mlr, authority = key
             was = before.get(key, ZERO)
             formula = (f"settled again: {now[key].formula} = {now_amount[key]}" if key in now else "no longer due")
             diff.append(Line(term_id, model, f"{component} (change)", "difference from the approved statement",
                              f"{formula}; before {was}", {"before": was, "after": now_amount.get(key, ZERO)},
-                             delta, mlr, month=month))
+                             delta, mlr, month=month, authority=authority))
     if not diff:
         raise Conflict(f"Settling {base.period_label} again gives the amounts already approved: no adjustment "
                        "is needed.")
@@ -425,7 +426,8 @@ def statement(session: Session, principal: Principal, statement_id: int) -> tupl
 def as_engine_statement(st: Row) -> Statement:
     """A stored statement as the engine's Statement (for the invoice CSV and PDF)."""
     lines = tuple(Line(ln.term_id, ln.model, ln.component, ln.description, ln.formula, ln.inputs, ln.amount, ln.mlr,
-                       ln.paid, ln.month, ln.service_code, ln.units, None if ln.rate is None else Decimal(ln.rate))
+                       ln.paid, ln.month, ln.service_code, ln.units, None if ln.rate is None else Decimal(ln.rate),
+                       ln.authority)
                   for ln in st.lines)
     return Statement(st.contract.name if st.contract else "", Period(st.period_start, st.period_end, st.period_label),
                      st.billing_mode, lines, tuple(st.notes or ()))

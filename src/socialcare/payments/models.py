@@ -113,6 +113,7 @@ class StatementLine(Base):
     service_code: Mapped[str | None] = mapped_column(String(20))
     units: Mapped[int | None] = mapped_column(Integer)
     rate: Mapped[str | None] = mapped_column(String(20))  # exact decimal as text (rates may have 4 places)
+    authority: Mapped[str] = mapped_column(String(30), default="")  # in_lieu_of_services | section_1115_waiver
 
     statement = relationship("Statement", back_populates="lines")
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from socialcare.core.errors import InvalidInput
-from socialcare.payments import claims, hub, ledger, ledger_views, lifecycle, service
+from socialcare.payments import claims, finance, hub, ledger, ledger_views, lifecycle, service
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, csrf_protect, require_page
 from socialcare.web.nav import NavItem
@@ -274,3 +274,32 @@ def settle_subcontract(request: Request, subcontract_id: int, db: DbSession, pri
     st = hub.settle_subcontract(db, principal, subcontract_id, period).statement
     return redirect(f"/payments/statements/{st.id}", flash=f"The subcontract's statement for {st.period_label} was "
                     "stored.", kind="success", request=request)
+
+
+# ---- finance and MLR ---------------------------------------------------------------------------
+
+
+def _dates(start: str, end: str) -> tuple[date | None, date | None]:
+    from socialcare.core.errors import Problem
+
+    try:
+        return (date.fromisoformat(start) if start else None, date.fromisoformat(end) if end else None)
+    except ValueError:
+        raise InvalidInput("Not a date", [Problem("YYYY-MM-DD", field="from")]) from None
+
+
+@router.get("/payments/finance")
+def finance_page(request: Request, db: DbSession, principal: Principal = Ledger, start: str = "", end: str = ""):
+    lo, hi = _dates(start, end)
+    rows = finance.paid_over_time(db, principal, lo, hi)
+    return render(request, "payments/finance.html", {
+        "rows": rows, "totals": finance.totals_by_mlr(rows), "labels": finance.MLR_LABELS,
+        "authorities": finance.AUTHORITY_LABELS, "chart": finance.chart_svg(rows) if rows else "",
+        "start": start, "end": end})
+
+
+@router.get("/payments/finance.csv")
+def finance_csv(db: DbSession, principal: Principal = Ledger, start: str = "", end: str = ""):
+    lo, hi = _dates(start, end)
+    return Response(finance.to_csv(finance.paid_over_time(db, principal, lo, hi)), media_type="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="paid-by-mlr-category.csv"'})

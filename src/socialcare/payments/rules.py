@@ -102,6 +102,7 @@ class Line:
     service_code: str | None = None
     units: int | None = None
     rate: Decimal | None = None
+    authority: str = ""  # in_lieu_of_services | section_1115_waiver (MLR reporting)
 
     def as_dict(self) -> dict:
         return {
@@ -109,7 +110,7 @@ class Line:
             "description": self.description, "formula": self.formula, "inputs": _jsonable(self.inputs),
             "amount": str(self.amount), "mlr": self.mlr, "status": "paid" if self.paid else "reported_only",
             "month": self.month, "service_code": self.service_code, "units": self.units,
-            "rate": None if self.rate is None else str(self.rate),
+            "rate": None if self.rate is None else str(self.rate), "authority": self.authority,
         }
 
 
@@ -374,7 +375,7 @@ def _check_fact_keys(terms, facts: Facts, problems: list[Problem]) -> None:
 def _line(term, component: str, description: str, formula: str, inputs: dict, amount: Decimal, *,
           paid: bool = True, mlr: str | None = None, **kw) -> Line:
     return Line(term.id, term.model, component, description, formula, inputs, cents(amount), mlr or term.mlr,
-                paid, **kw)
+                paid, authority=getattr(term, "authority", ""), **kw)
 
 
 # ---- fixed price -----------------------------------------------------------------------------

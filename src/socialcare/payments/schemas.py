@@ -233,6 +233,8 @@ class _Term(_Dated):
     id: TermId
     name: str = ""
     notes: str = ""
+    authority: Literal["", "in_lieu_of_services", "section_1115_waiver"] = Field(
+        "", description="spending under an in-lieu-of-services authority or a section 1115 waiver (MLR reporting)")
 
     def codes(self) -> set[str]:
         """Service codes this term knows (a delivered service must be known to some term)."""

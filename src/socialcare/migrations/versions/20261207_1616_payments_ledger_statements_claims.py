@@ -166,6 +166,7 @@ def upgrade() -> None:
     sa.Column('service_code', sa.String(length=20), nullable=True),
     sa.Column('units', sa.Integer(), nullable=True),
     sa.Column('rate', sa.String(length=20), nullable=True),
+    sa.Column('authority', sa.String(length=30), nullable=False),
     sa.ForeignKeyConstraint(['statement_id'], ['payment_statement.id'], name=op.f('fk_payment_statement_line_statement_id_payment_statement'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('statement_id', 'seq', name=op.f('pk_payment_statement_line'))
     )
