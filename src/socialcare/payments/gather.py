@@ -127,32 +127,56 @@ def gather(session: Session, contract, terms, start: date, end: date, manual: li
     return Gathered(facts, notes, counts)
 
 
+def _member_level(terms) -> bool:
+    """Whether the facts need each member's rows (claims name members; a target counts members served)."""
+    return terms.billing.mode == "claims" or any(
+        v.distinct_members for t in terms.terms if t.model == "fixed_price" for v in t.volume_targets)
+
+
 def _services(session, contract, terms, plan_id, orgs, start, end, notes):
     known = sorted(terms.known_codes())
     code_col = case((ServiceRecord.service_code.in_(known), ServiceRecord.service_code), else_=ServiceRecord.hcpcs)
     base = and_(ServiceRecord.plan_id == plan_id, ServiceRecord.organization_id.in_(orgs),
                 attributed(ServiceRecord, contract.id), ServiceRecord.status == "recorded",
                 ServiceRecord.service_date >= start, ServiceRecord.service_date <= end)
-    rows = session.execute(
-        select(Member.plan_member_id, code_col, func.coalesce(ServiceRecord.modifiers, ""), ServiceRecord.service_date,
-               func.sum(ServiceRecord.units), ServiceRecord.place_of_service,
-               func.coalesce(ServiceRecord.diagnosis_code, ""), func.count())
-        .join(Member, Member.id == ServiceRecord.member_id)
-        .where(base, or_(ServiceRecord.hcpcs.in_(known), ServiceRecord.service_code.in_(known)))
-        .group_by(Member.plan_member_id, code_col, ServiceRecord.modifiers, ServiceRecord.service_date,
-                  ServiceRecord.place_of_service, ServiceRecord.diagnosis_code)
-        .order_by(Member.plan_member_id, ServiceRecord.service_date, code_col)
-    ).all()
-    other = session.execute(
-        select(func.coalesce(ServiceRecord.service_code, "(no code)"), func.count(), func.sum(ServiceRecord.units))
-        .where(base, or_(ServiceRecord.hcpcs.is_(None),
-                         and_(ServiceRecord.hcpcs.not_in(known), ServiceRecord.service_code.not_in(known))))
-        .group_by(ServiceRecord.service_code)).all()
+    paid_codes = or_(ServiceRecord.hcpcs.in_(known), ServiceRecord.service_code.in_(known))
+    if _member_level(terms):
+        other = session.execute(
+            select(func.coalesce(ServiceRecord.service_code, "(no code)"), func.count(), func.sum(ServiceRecord.units))
+            .where(base, or_(ServiceRecord.hcpcs.is_(None),
+                             and_(ServiceRecord.hcpcs.not_in(known), ServiceRecord.service_code.not_in(known))))
+            .group_by(ServiceRecord.service_code)).all()
+        rows = session.execute(
+            select(Member.plan_member_id, code_col, func.coalesce(ServiceRecord.modifiers, ""),
+                   ServiceRecord.service_date, func.sum(ServiceRecord.units), ServiceRecord.place_of_service,
+                   func.coalesce(ServiceRecord.diagnosis_code, ""), func.count())
+            .join(Member, Member.id == ServiceRecord.member_id)
+            .where(base, paid_codes)
+            .group_by(Member.plan_member_id, code_col, ServiceRecord.modifiers, ServiceRecord.service_date,
+                      ServiceRecord.place_of_service, ServiceRecord.diagnosis_code)
+            .order_by(Member.plan_member_id, ServiceRecord.service_date, code_col)
+        ).all()
+    else:  # an invoice pays counts per code and day: one pass sums them, paid codes or not
+        by_day: dict[tuple, list[int]] = {}
+        unpaid: dict[str, list[int]] = {}
+        known_set = set(known)
+        for code, hcpcs, day, units, n in session.execute(
+                select(ServiceRecord.service_code, ServiceRecord.hcpcs, ServiceRecord.service_date,
+                       func.sum(ServiceRecord.units), func.count())
+                .where(base).group_by(ServiceRecord.service_code, ServiceRecord.hcpcs, ServiceRecord.service_date)):
+            paid = code if code in known_set else hcpcs if hcpcs in known_set else None
+            acc = by_day.setdefault((paid, day), [0, 0]) if paid else unpaid.setdefault(code or "(no code)", [0, 0])
+            acc[0] += int(units or 0)
+            acc[1] += int(n)
+        other = [(code, n, units) for code, (units, n) in sorted(unpaid.items())]
+        rows = [("", code, "", day, units, "", "", n)
+                for (code, day), (units, n) in sorted(by_day.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
     for code, n, units in other:
         notes.append(f"{n:,} service records ({int(units or 0):,} units) of {code} are not in these payment terms "
                      "and were left out")
     if not rows:
         return None, {"service_records": 0, "units": {}, "members_served": 0}
+    members = session.scalar(select(func.count(func.distinct(ServiceRecord.member_id))).where(base, paid_codes))
     cols = list(zip(*rows, strict=True))
     table = pa.table({
         "member_id": pa.array(cols[0], pa.string()),
@@ -167,7 +191,7 @@ def _services(session, contract, terms, plan_id, orgs, start, end, notes):
     for code, u in zip(cols[1], cols[4], strict=True):
         units[code] += int(u)
     return table, {"service_records": int(sum(cols[7])), "units": dict(sorted(units.items())),
-                   "members_served": len(set(cols[0]))}
+                   "members_served": int(members or 0)}
 
 
 def _episodes(session, contract, terms, plan_id, orgs, start, end) -> list:
