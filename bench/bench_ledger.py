@@ -87,6 +87,8 @@ def build(session: Session, rows: int) -> tuple[int, int, dict]:
                                          "status", "created_at"],
                 ((plan.id, first + int(m), cbo.id, svc.id, "food", str(cd), str(cd), days[d], int(u), "12", "recorded",
                   "2025-04-01 00:00:00") for m, cd, d, u in zip(member_ix, codes, day, units, strict=True)))
+    session.flush()
+    session.connection().exec_driver_sql("ANALYZE")  # statistics, as autovacuum keeps them on a live database
     table = pa.table({"member_id": pa.array([f"M{int(m):07d}" for m in member_ix], pa.string()),
                       "service_code": pa.array(codes.tolist(), pa.string()),
                       "service_date": pa.array([start + timedelta(days=int(d)) for d in day], pa.date32()),

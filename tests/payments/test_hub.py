@@ -73,6 +73,10 @@ def test_hub_settles_plan_and_cbo_from_the_same_services(db, p, hub_contract):
         ledger.statement(db, admin, cbo_st.id)
     with pytest.raises(Forbidden):
         hub.hub_view(db, cbo, "2026-03")
+    ledger.act(db, cbo, cbo_st.id, "dispute", "two days of meals missing")
+    adj = ledger.adjust(db, hub_user, cbo_st.id, "80.00", "two days of meals")
+    assert (adj.payer_org_id, adj.payee_org_id, adj.subcontract_id) == (p.hub.id, p.cbo.id, sub.id)
+    assert adj.id in [s.id for s in ledger.statements(db, cbo)]
 
 
 def test_share_of_capitation_needs_the_plan_statement_first(db, p, hub_contract):

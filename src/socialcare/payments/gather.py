@@ -28,7 +28,7 @@ from datetime import date
 from decimal import Decimal
 
 import pyarrow as pa
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from socialcare.core.money import cents
@@ -78,6 +78,8 @@ def gather(session: Session, contract, terms, start: date, end: date, manual: li
     """Facts for ``terms`` over start..end (already clipped to the contract's term); ``orgs``: only
     these delivering organizations (a hub's subcontract with one network CBO)."""
     notes: list[str] = []
+    if session.get_bind().dialect.name == "postgresql":  # room to hash a million rows, this transaction only
+        session.execute(text("SET LOCAL work_mem = '128MB'"))
     orgs = orgs or delivering_orgs(session, contract.counterparty_id, start, end)
     plan_id = contract.plan_id
     table, counts = _services(session, contract, terms, plan_id, orgs, start, end, notes)
@@ -176,7 +178,8 @@ def _services(session, contract, terms, plan_id, orgs, start, end, notes):
                      "and were left out")
     if not rows:
         return None, {"service_records": 0, "units": {}, "members_served": 0}
-    members = session.scalar(select(func.count(func.distinct(ServiceRecord.member_id))).where(base, paid_codes))
+    served = select(ServiceRecord.member_id).where(base, paid_codes).group_by(ServiceRecord.member_id).subquery()
+    members = session.scalar(select(func.count()).select_from(served))
     cols = list(zip(*rows, strict=True))
     table = pa.table({
         "member_id": pa.array(cols[0], pa.string()),

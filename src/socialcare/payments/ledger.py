@@ -253,8 +253,10 @@ def adjust(session: Session, principal: Principal, statement_id: int, amount: st
            mlr: str = "medical") -> Row:
     """A manual adjustment statement referencing a statement (answering a dispute)."""
     base = repo.get(session, principal, statement_id)
-    c = _contract(session, principal, base.contract_id)
-    require_settler(principal, c)
+    side = _side(principal, base.payer_org_id, base.payee_org_id)
+    if principal.role == "auditor" or (side == "payer" and not principal.can("payments:settle")):
+        raise Forbidden("Your role may read this statement but not adjust it.")
+    c = base.contract
     if base.status not in lc.STANDING:
         raise Conflict("Only an approved statement can be adjusted; a draft is settled again instead.")
     problems = []
@@ -276,7 +278,7 @@ def adjust(session: Session, principal: Principal, statement_id: int, amount: st
                 {"adjusts": base.id}, value, mlr)
     meta = dict(period=p, version=base.contract_version, terms_sha=base.terms_sha256, facts_sha=base.facts_sha256,
                 model=base.payment_model, mode=base.billing_mode, inputs={"adjusts": base.id}, notes=[],
-                carry=base.carry)
+                carry=base.carry, payer=base.payer_org_id, payee=base.payee_org_id, subcontract_id=base.subcontract_id)
     st = _store(session, principal, c, "adjustment", [line], meta, adjusts=base, reason=reason.strip())
     if base.status == lc.DISPUTED:
         base.status = lc.ADJUSTED
