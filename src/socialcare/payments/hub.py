@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from socialcare.core.errors import Forbidden, InvalidInput, NotFound, Problem
+from socialcare.core.errors import Forbidden, InvalidInput, Problem
 from socialcare.core.money import ZERO
 from socialcare.payments import gather as g
 from socialcare.payments import ledger
@@ -28,7 +28,8 @@ from socialcare.security.principal import Principal
 
 def _hub_contract(session: Session, principal: Principal, contract_id: int):
     c = ledger._contract(session, principal, contract_id)
-    if principal.org_id != c.counterparty_id or not principal.is_hub or not principal.can("payments:settle"):
+    if lc.side(principal.org_id, c.plan_id, c.counterparty_id) != "payee" or not principal.is_hub or not \
+            principal.can("payments:settle"):
         raise Forbidden("The hub that holds this contract manages its subcontracts.")
     return c
 
@@ -83,10 +84,9 @@ def upstream_paid(session: Session, contract_id: int, p: Period) -> dict[str, De
 
 def settle_subcontract(session: Session, principal: Principal, subcontract_id: int, period: str | Period,
                        reason: str = "") -> ledger.Settled:
-    sub = session.get(Subcontract, subcontract_id)
-    if sub is None or principal.org_id not in (sub.hub_org_id, sub.cbo_org_id) or not principal.can(
-            "payments:ledger") or principal.role == "auditor":
-        raise NotFound(f"No subcontract {subcontract_id} that you can settle.")
+    sub = repo.subcontract_for(session, principal, subcontract_id)
+    if not principal.can("payments:ledger") or principal.role == "auditor":
+        raise Forbidden("Your role may not settle subcontracts.")
     from socialcare.contracts.models import Contract
 
     c = session.get(Contract, sub.contract_id)
@@ -116,18 +116,22 @@ def settle_subcontract(session: Session, principal: Principal, subcontract_id: i
     return ledger.store_settlement(session, principal, c, p, list(st.lines), meta, reason, subcontract_id=latest.id)
 
 
+def hub_page(session: Session, principal: Principal, period: str) -> dict:
+    """What the hub page shows: the period's view, the hub's contracts and network CBOs."""
+    return {"period": period, "view": hub_view(session, principal, period),
+            "contracts": repo.hub_contracts(session, principal), "network": repo.hub_network(session, principal)}
+
+
 def hub_view(session: Session, principal: Principal, period: str | Period) -> list[dict]:
     """Per hub contract for the period: received from the plan, owed to each CBO, margin, not yet billed."""
     if not principal.is_hub or not principal.can("payments:ledger"):
         raise Forbidden("The hub view is the hub's own.")
-    from socialcare.contracts.models import Contract
     from socialcare.delivery.models import ServiceRecord
     from socialcare.directory.models import Organization
 
     p = Period.parse(period) if isinstance(period, str) else period
     out = []
-    for c in session.scalars(select(Contract).where(Contract.counterparty_id == principal.org_id)
-                             .order_by(Contract.name)):
+    for c in repo.hub_contracts(session, principal):
         plan_rows = [s for s in repo.overlapping(session, c.id, p.start, p.end) if s.status in lc.STANDING]
         plan_paid = repo.paid_totals(session, [s.id for s in plan_rows])
         received = sum((s.total for s in plan_rows), ZERO)

@@ -96,12 +96,7 @@ async def settle_submit(
 
 
 def _contract_names(db, rows) -> dict[int, str]:
-    from sqlalchemy import select
-
-    from socialcare.contracts.models import Contract
-
-    ids = sorted({r.contract_id for r in rows})
-    return dict(db.execute(select(Contract.id, Contract.name).where(Contract.id.in_(ids))).all()) if ids else {}
+    return ledger.repo.contract_names(db, {r.contract_id for r in rows})
 
 
 @router.get("/payments/statements")
@@ -247,18 +242,7 @@ def statement_invoice_pdf(statement_id: int, db: DbSession, principal: Principal
 
 @router.get("/payments/hub")
 def hub_page(request: Request, db: DbSession, principal: Principal = Ledger, period: str = ""):
-    from sqlalchemy import select
-
-    from socialcare.contracts.models import Contract
-    from socialcare.directory.models import HubNetworkMembership, Organization
-
-    period = period or _last_month()
-    contracts = list(db.scalars(select(Contract).where(Contract.counterparty_id == principal.org_id)))
-    network = list(db.execute(select(Organization.id, Organization.name).join(
-        HubNetworkMembership, HubNetworkMembership.cbo_id == Organization.id).where(
-        HubNetworkMembership.hub_id == principal.org_id).order_by(Organization.name)).all())
-    return render(request, "payments/hub.html", {"period": period, "view": hub.hub_view(db, principal, period),
-                                                 "contracts": contracts, "network": network})
+    return render(request, "payments/hub.html", hub.hub_page(db, principal, period or _last_month()))
 
 
 @router.post("/payments/hub/subcontracts", dependencies=[Depends(csrf_protect)])

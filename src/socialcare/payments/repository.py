@@ -103,3 +103,41 @@ def overlapping(session: Session, contract_id: int, start: date, end: date, subc
     return list(session.scalars(select(Statement).where(
         Statement.contract_id == contract_id, _sub(subcontract_id), Statement.period_start <= end,
         Statement.period_end >= start, Statement.status.not_in([lc.VOID, lc.SUPERSEDED])).order_by(Statement.id)))
+
+
+def contract_names(session: Session, ids: set[int] | list[int]) -> dict[int, str]:
+    from socialcare.contracts.models import Contract
+
+    ids = sorted(set(ids))
+    return dict(session.execute(select(Contract.id, Contract.name).where(Contract.id.in_(ids))).all()) if ids else {}
+
+
+def hub_contracts(session: Session, principal: Principal) -> list:
+    """The contracts the principal's hub holds with plans."""
+    from socialcare.contracts.models import Contract
+
+    if not principal.is_hub:
+        return []
+    return list(session.scalars(select(Contract).where(Contract.counterparty_id == principal.org_id)
+                                .order_by(Contract.name)))
+
+
+def hub_network(session: Session, principal: Principal) -> list[tuple[int, str]]:
+    from socialcare.directory.models import HubNetworkMembership, Organization
+
+    return [tuple(r) for r in session.execute(
+        select(Organization.id, Organization.name).join(HubNetworkMembership, HubNetworkMembership.cbo_id ==
+                                                        Organization.id)
+        .where(HubNetworkMembership.hub_id == principal.org_id).order_by(Organization.name)).all()]
+
+
+def subcontract_for(session: Session, principal: Principal, subcontract_id: int):
+    """A subcontract the principal's organization is a party to (the hub or the CBO)."""
+    from socialcare.payments.models import Subcontract
+
+    sub = session.scalar(select(Subcontract).where(
+        Subcontract.id == subcontract_id,
+        or_(Subcontract.hub_org_id == principal.org_id, Subcontract.cbo_org_id == principal.org_id)))
+    if sub is None:
+        raise NotFound(f"No subcontract {subcontract_id} that you can settle.")
+    return sub
