@@ -472,6 +472,8 @@ def _optional_domain(module: str, func_name: str, session, principal, contract) 
 
 def renewal_review(session: Session, principal: Principal, contract_id: int, on: date | None = None) -> RenewalReview:
     """The contract's performance for the renewal discussion: volumes against min/max, measures, payments."""
+    from socialcare.payments.service import contract_payments
+
     c = get(session, principal, contract_id)
     on = on or today()
     sow = scope_of_work(session, c)
@@ -494,7 +496,7 @@ def renewal_review(session: Session, principal: Principal, contract_id: int, on:
     return RenewalReview(
         contract=c, opens_on=opens, open=on >= opens or c.phase == rules.Phase.RENEWAL, volume=volume,
         measures=_optional_domain("socialcare.measures.service", "contract_performance", session, principal, c),
-        payments=_optional_domain("socialcare.payments.service", "contract_payments", session, principal, c),
+        payments={"available": True, **contract_payments(session, principal, c)},
     )
 
 
