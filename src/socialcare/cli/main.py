@@ -154,10 +154,14 @@ def db_current() -> None:
 # ---- serve -----------------------------------------------------------------------------------
 
 
-def _serve(host: str | None, port: int | None, reload: bool = False) -> None:
+def _serve(host: str | None, port: int | None, reload: bool = False, *, workers: int = 1,
+           embedded_worker: bool = True) -> None:
     import uvicorn
 
+    from socialcare.web.logs import configure_logging, uvicorn_log_config
+
     settings = _settings()
+    settings.check_production()
     url = settings.effective_database_url
     have = _applied_revisions(url)
     if not have:
@@ -168,19 +172,39 @@ def _serve(host: str | None, port: int | None, reload: bool = False) -> None:
     if len(have) < len(list(_script().walk_revisions())):
         err_console.print("[yellow]Some migrations are not applied yet; run `socialcare db upgrade`.[/yellow]")
     host, port = host or settings.host, port or settings.port
-    console.print(f"Serving socialcare at [bold]http://{host}:{port}[/bold]  (Ctrl+C to stop)")
-    uvicorn.run("socialcare.web.app:create_app", factory=True, host=host, port=port, reload=reload,
-                log_level="info")
+    configure_logging(settings)
+    worker = None
+    if embedded_worker and not reload:
+        from socialcare.jobs.worker import Worker
+
+        worker = Worker().start()
+    console.print(f"Serving socialcare at [bold]http://{host}:{port}[/bold]"
+                  + (f" with {workers} web processes" if workers > 1 else "")
+                  + (" and a job worker" if worker else "") + "  (Ctrl+C to stop)")
+    try:
+        uvicorn.run("socialcare.web.app:create_app", factory=True, host=host, port=port, reload=reload,
+                    workers=workers if workers > 1 else None, log_config=uvicorn_log_config(), access_log=False,
+                    proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+WORKER_OPTION = typer.Option(True, "--worker/--no-worker",
+                             help="Run background jobs in this process too (the embedded worker); "
+                             "--no-worker when separate `socialcare worker` processes run them.")
 
 
 @app.command()
 def serve(
     host: str = typer.Option(None, help="Address to listen on (default SOCIALCARE_HOST, 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default SOCIALCARE_PORT, 8000)."),
-    reload: bool = typer.Option(False, help="Restart when the code changes (development)."),
+    reload: bool = typer.Option(False, help="Restart when the code changes (development; no embedded worker)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Web server processes (uvicorn workers)."),
+    embedded_worker: bool = WORKER_OPTION,
 ) -> None:
-    """Serve the web app and the JSON API (/api/v1, docs at /docs)."""
-    _serve(host, port, reload)
+    """Serve the web app and the JSON API (/api/v1, docs at /docs), and run background jobs."""
+    _serve(host, port, reload, workers=workers, embedded_worker=embedded_worker)
 
 
 # ---- demo ------------------------------------------------------------------------------------
@@ -202,6 +226,7 @@ def demo(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before erasing a non-default database."),
     host: str = typer.Option(None, help="Address to serve on (default SOCIALCARE_HOST)."),
     port: int = typer.Option(None, help="Port to serve on (default SOCIALCARE_PORT)."),
+    embedded_worker: bool = WORKER_OPTION,
 ) -> None:
     """Rebuild the database as a demo partnership, then serve it at http://127.0.0.1:8000.
 
@@ -223,7 +248,7 @@ def demo(
     _print_timings(result["timings"])
     _print_logins(result)
     if serve_after:
-        _serve(host, port)
+        _serve(host, port, embedded_worker=embedded_worker)
 
 
 def _print_timings(timings: dict[str, float]) -> None:

@@ -26,3 +26,22 @@ def current_heads(url: str) -> list[str]:
     from alembic.script import ScriptDirectory
 
     return list(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+
+
+_SCRIPT_HEADS: set[str] | None = None
+
+
+def missing_migrations(connection) -> list[str]:
+    """Head revisions the database does not have yet (empty: the schema is at head)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    global _SCRIPT_HEADS
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    if _SCRIPT_HEADS is None:
+        _SCRIPT_HEADS = set(script.get_heads())
+    have = set(MigrationContext.configure(connection).get_current_heads())
+    if have == _SCRIPT_HEADS:
+        return []
+    applied = {s.revision for s in script.iterate_revisions(tuple(have), "base")} if have else set()
+    return sorted(h for h in _SCRIPT_HEADS if h not in applied)

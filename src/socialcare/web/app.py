@@ -21,10 +21,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialcare import __version__ as _version
 from socialcare.core.db import make_engine
+from socialcare.core.settings import get_settings
 from socialcare.kit.discovery import domain_modules
-from socialcare.web import errors
+from socialcare.web import errors, metrics
 from socialcare.web.csrf import CsrfCookieMiddleware
 from socialcare.web.deps import public
+from socialcare.web.logs import RequestContextMiddleware
 from socialcare.web.nav import collect_nav
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -86,6 +88,8 @@ class SecurityHeadersMiddleware:
 def create_app(database_url: str | None = None) -> FastAPI:
     """``database_url`` binds this app to one database (a second server in the same process, e.g. the
     browser tests); by default the app uses the settings' database."""
+    settings = get_settings()
+    settings.check_production()
     app = FastAPI(
         title="socialcare",
         version=_version,
@@ -125,6 +129,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    metrics.install()
     return app
 
 
