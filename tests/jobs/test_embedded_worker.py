@@ -71,7 +71,7 @@ def test_serve_alone_pushes_retries_and_polls_a_direct_partner(file_world, partn
             runs = list(s.scalars(select(JobRun)))
         pushes = [r for r in runs if r.name == "interop.fhir_push"]
         polls = [r for r in runs if r.name == "interop.fhir_poll"]
-        assert len(pushes) >= 2 and polls and all(r.status in ("succeeded", "queued") for r in pushes + polls)
+        assert len(pushes) >= 2 and polls and all(r.status in ("succeeded", "queued", "running") for r in pushes + polls)
         assert all(r.attempts <= 1 for r in runs)  # nothing ran twice
         assert any(r.kwargs == {"endpoint_id": row.endpoint_id} for r in pushes)
     except BaseException:
