@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     jobs_threads: int = Field(default=2, ge=1, description="job threads per worker (and in the embedded worker)")
     drop_folder: Path | None = Field(default=None, description="a partner drop folder the workers pick files up from")
     drop_folder_user: str | None = Field(default=None, description="the username the drop folder imports as")
+    metrics_token: str | None = Field(default=None, description="when set, /metrics wants 'Authorization: Bearer <it>'")
     log_format: str = Field(default="text", description="text, or json (one JSON object per line, with request id)")
     clock_file: Path | None = Field(
         default=None,

@@ -27,6 +27,13 @@ def create_token(body: TokenRequest, db: DbSession) -> TokenOut:
     if not result.ok:
         db.commit()  # keep the login.failed audit row: the error below rolls the request back
         raise Unauthorized(result.message or service.WRONG_CREDENTIALS)
+    from socialcare.security import totp
+
+    if totp.required(db, result.user) and not totp.verify(db, result.user, body.totp_code or ""):
+        service._audit_failure(db, body.username, "api", "missing or wrong second factor (TOTP) code",
+                               user=result.user)
+        db.commit()
+        raise Unauthorized("This account signs in with an authenticator code too: send it as totp_code.")
     token, row = service.issue_api_token(db, result.user, body.name)
     return TokenOut(access_token=token, expires_at=row.expires_at)
 

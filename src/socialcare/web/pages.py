@@ -71,7 +71,14 @@ def readyz(db: DbSession):
 
 
 @router.get("/metrics", dependencies=[Depends(public)])
-def metrics_endpoint():
+def metrics_endpoint(request: Request):
     """Prometheus text exposition (scrape it from inside the network: see docs/operations.md)."""
+    import hmac
+
+    from socialcare.core.settings import get_settings
+
+    expected = get_settings().metrics_token
+    if expected and not hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {expected}"):
+        return JSONResponse({"error": "Unauthorized", "detail": "Send the metrics token."}, status_code=401)
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)
