@@ -50,6 +50,7 @@ class Settings(BaseSettings):
         description="redis://host:6379/0: the job queue lives in Redis (several workers); default: an SQLite "
         "queue file in the data dir (one machine)",
     )
+    jobs_queue_name: str = Field(default="socialcare", description="the queue's name (its Redis key prefix)")
     jobs_tick_seconds: float = Field(default=5.0, gt=0, description="how often a worker looks for periodic jobs due")
     jobs_threads: int = Field(default=2, ge=1, description="job threads per worker (and in the embedded worker)")
     drop_folder: Path | None = Field(default=None, description="a partner drop folder the workers pick files up from")

@@ -37,10 +37,10 @@ def get_huey():
     """The queue: Redis when SOCIALCARE_REDIS_URL is set, else an SQLite file beside the database."""
     settings = get_settings()
     if settings.redis_url:
-        huey = RedisHuey("socialcare", url=settings.redis_url, utc=True)
+        huey = RedisHuey(settings.jobs_queue_name, url=settings.redis_url, utc=True)
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey("socialcare", filename=str((settings.data_dir / "jobs-queue.db").resolve()), utc=True)
+        huey = SqliteHuey(settings.jobs_queue_name, filename=str((settings.data_dir / "jobs-queue.db").resolve()), utc=True)
 
     @huey.task(name="socialcare.execute")
     def execute_task(run_id: int) -> None:
