@@ -10,6 +10,7 @@ from socialcare.core.db import make_engine
 from socialcare.core.migrate import upgrade
 from tests.factories import PASSWORD, make_member, make_org, make_user
 from tests.jobs.live import Clock
+from tests.web.fixtures import *  # noqa: F403
 
 
 @dataclass
