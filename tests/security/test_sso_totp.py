@@ -167,3 +167,24 @@ def test_organization_idle_timeout_and_absolute_lifetime(db, world, client_facto
         assert r.status_code == 303 and "expired" in r.headers["location"]  # two hours at most
     finally:
         clock.set_clock(None)
+
+
+def test_administrator_sets_sign_in_on_the_page(db, world, client_factory, provider):
+    admin = client_factory("admin_a")
+    page = admin.get("/users/sign-in")
+    assert page.status_code == 200 and sso.CALLBACK_PATH in page.text
+    r = admin.post("/users/sign-in", data={
+        "csrf_token": csrf_from(page.text), "oidc_discovery_url": provider.discovery_url,
+        "oidc_client_id": "socialcare", "oidc_client_secret": "s3cret", "allowed_email_domains": "Plan-A.example.org",
+        "role_claim": "groups", "role_map": "sc-admins=plan_admin\nsc-staff=plan_staff", "passwords_allowed": "true",
+        "require_totp": "true", "idle_timeout_minutes": "20", "absolute_lifetime_hours": ""}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    cfg = db.scalar(select(OrgSignIn).where(OrgSignIn.organization_id == world.plan_a.id))
+    assert (cfg.allowed_email_domains, cfg.role_map, cfg.require_totp, cfg.idle_timeout_minutes,
+            cfg.absolute_lifetime_hours, cfg.oidc_client_secret) == (
+        ["plan-a.example.org"], {"sc-admins": "plan_admin", "sc-staff": "plan_staff"}, True, 20, None, "s3cret")
+    page = admin.get("/users/sign-in")
+    assert "s3cret" not in page.text  # the secret is never shown back
+    r = admin.post("/users/sign-in", data={"csrf_token": csrf_from(page.text), "role_map": "x=superuser"})
+    assert r.status_code == 422 and "superuser" in r.text
+    assert client_factory("staff_a").get("/users/sign-in").status_code == 403

@@ -351,6 +351,49 @@ def users_token(
     console.print(token, markup=False, highlight=False)
 
 
+@users_app.command("sign-in")
+def users_sign_in(
+    org: str = typer.Argument(..., help="The organization's name, as in the directory."),
+    discovery_url: str = typer.Option(None, "--oidc-discovery-url", help="…/.well-known/openid-configuration"),
+    client_id: str = typer.Option(None, "--client-id"),
+    client_secret: str = typer.Option(None, "--client-secret", help="asked for (hidden) with --ask-secret"),
+    ask_secret: bool = typer.Option(False, "--ask-secret", help="Prompt for the client secret."),
+    domains: str = typer.Option(None, "--domains", help="Email domains, comma-separated."),
+    role_claim: str = typer.Option(None, "--role-claim", help="The claim carrying the role (default groups)."),
+    role_map: str = typer.Option(None, "--role-map", help="value=role pairs, comma-separated; first match wins."),
+    passwords: bool = typer.Option(None, "--passwords/--no-passwords", help="Allow local passwords."),
+    require_totp: bool = typer.Option(None, "--require-totp/--no-require-totp", help="Passwords need a TOTP code."),
+    idle_minutes: int = typer.Option(None, "--idle-minutes", min=1, help="Idle timeout of a browser session."),
+    lifetime_hours: int = typer.Option(None, "--lifetime-hours", min=1, help="Absolute session lifetime."),
+) -> None:
+    """Set how an organization signs in: OpenID Connect, passwords and TOTP, session limits."""
+    from socialcare.core.db import unit_of_work
+    from socialcare.security import sso
+    from socialcare.security.admin import operator_principal, organization_by_name
+
+    if ask_secret:
+        client_secret = typer.prompt("Client secret", hide_input=True)
+    fields = {
+        "oidc_discovery_url": discovery_url, "oidc_client_id": client_id, "oidc_client_secret": client_secret,
+        "allowed_email_domains": [d for d in (domains or "").split(",") if d.strip()] if domains is not None else None,
+        "role_claim": role_claim,
+        "role_map": dict(p.strip().split("=", 1) for p in role_map.split(",") if "=" in p) if role_map else None,
+        "passwords_allowed": passwords, "require_totp": require_totp,
+    }
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if idle_minutes is not None:
+        fields["idle_timeout_minutes"] = idle_minutes
+    if lifetime_hours is not None:
+        fields["absolute_lifetime_hours"] = lifetime_hours
+    with unit_of_work() as session:
+        organization = organization_by_name(session, org)
+        cfg = sso.set_sign_in(session, operator_principal(organization), organization.id, **fields)
+        console.print(f"[green]{organization.name}[/green]: single sign-on "
+                      f"{'on' if sso.is_configured(cfg) else 'off'}, passwords "
+                      f"{'allowed' if cfg.passwords_allowed else 'off'}"
+                      f"{' with TOTP' if cfg.require_totp else ''}; redirect URI {sso.redirect_uri()}")
+
+
 # ---- domain commands -------------------------------------------------------------------------
 
 

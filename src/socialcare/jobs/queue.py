@@ -97,6 +97,17 @@ def retry(session: Session, run_id: int, *, by: str) -> int:
     return new_id or run_id
 
 
+def requeue_waiting(older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Send the queue a message again for runs still waiting after ``older_than`` (the queue was lost:
+    Redis restarted without persistence, the SQLite queue file was removed). Safe: a run is claimed once."""
+    cutoff = utcnow() - older_than
+    with unit_of_work() as session:
+        ids = list(session.scalars(select(JobRun.id).where(JobRun.status == "queued", JobRun.queued_at < cutoff)))
+    for run_id in ids:
+        get_huey().socialcare_execute(run_id)
+    return len(ids)
+
+
 # ---- running ---------------------------------------------------------------------------------------
 
 

@@ -41,6 +41,11 @@ class Worker:
                                         initial_delay=0.05, backoff=1.5, max_delay=min(self.tick_seconds, 2.0),
                                         check_worker_health=False)
         self._consumer.start()
+        try:
+            if queue.requeue_waiting():
+                log.info("runs left waiting were sent to the queue again")
+        except Exception:  # no schema yet, or the database is away for a moment: the ticker retries later
+            log.exception("waiting runs could not be re-sent")
         self._ticker = threading.Thread(target=self._tick_loop, name="socialcare-jobs-ticker", daemon=True)
         self._ticker.start()
         log.info("job worker started: %s thread(s), %s queue, ticking every %ss", self.threads,

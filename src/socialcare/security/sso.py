@@ -244,9 +244,10 @@ def set_sign_in(session: Session, actor, org_id: int, **fields) -> OrgSignIn:
         cfg = OrgSignIn(organization_id=org_id, allowed_email_domains=[], role_claim="groups", role_map={},
                         passwords_allowed=True, require_totp=False)
         session.add(cfg)
-    for key, value in fields.items():
-        if value is not None or key in ("idle_timeout_minutes", "absolute_lifetime_hours"):
-            setattr(cfg, key, value)
+    for key, value in fields.items():  # a field given as None is cleared, except the secret (kept)
+        if key == "oidc_client_secret" and value is None:
+            continue
+        setattr(cfg, key, value)
     if fields.get("allowed_email_domains") is not None:
         cfg.allowed_email_domains = sorted({d.strip().lower().lstrip("@") for d in fields["allowed_email_domains"]
                                             if d.strip()})
