@@ -187,4 +187,4 @@ def test_administrator_sets_sign_in_on_the_page(db, world, client_factory, provi
     assert "s3cret" not in page.text  # the secret is never shown back
     r = admin.post("/users/sign-in", data={"csrf_token": csrf_from(page.text), "role_map": "x=superuser"})
     assert r.status_code == 422 and "superuser" in r.text
-    assert client_factory("staff_a").get("/users/sign-in").status_code == 403
+    assert client_factory("staff_b").get("/users/sign-in").status_code == 403
