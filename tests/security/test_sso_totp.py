@@ -141,6 +141,24 @@ def test_password_user_cannot_sign_in_without_the_authenticator_code(db, world, 
     api = client_factory()
     r = api.post("/api/v1/tokens", json={"username": "staff_a", "password": PASSWORD})
     assert r.status_code == 401 and "totp_code" in r.text
+    later = clock.utcnow() + timedelta(seconds=60)  # the next code: each is good once
+    clock.set_clock(lambda: later)
+    try:
+        r = api.post("/api/v1/tokens", json={"username": "staff_a", "password": PASSWORD,
+                                             "totp_code": pyotp.TOTP(secret).at(later)})
+        assert r.status_code == 201, r.text
+    finally:
+        clock.set_clock(None)
+
+    # a lost phone: the operator resets it, and the next sign-in enrols a new authenticator
+    from typer.testing import CliRunner
+
+    from socialcare.cli.main import app as cli
+
+    assert CliRunner().invoke(cli, ["users", "reset-totp", "staff_a"]).exit_code == 0
+    c3 = client_factory()
+    assert login(c3, "staff_a").headers["location"] == "/login/totp"
+    assert "otpauth://totp/socialcare:staff_a" in c3.get("/login/totp").text
 
 
 def test_organization_idle_timeout_and_absolute_lifetime(db, world, client_factory):

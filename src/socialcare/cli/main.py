@@ -8,6 +8,7 @@ Core commands live here (db, demo, serve, users); every domain adds its own grou
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import typer
@@ -158,7 +159,7 @@ def _serve(host: str | None, port: int | None, reload: bool = False, *, workers:
            embedded_worker: bool = True) -> None:
     import uvicorn
 
-    from socialcare.web.logs import configure_logging, uvicorn_log_config
+    from socialcare.web.logs import LOGGING_ENV, configure_logging, uvicorn_log_config
 
     settings = _settings()
     settings.check_production()
@@ -173,6 +174,7 @@ def _serve(host: str | None, port: int | None, reload: bool = False, *, workers:
         err_console.print("[yellow]Some migrations are not applied yet; run `socialcare db upgrade`.[/yellow]")
     host, port = host or settings.host, port or settings.port
     configure_logging(settings)
+    os.environ[LOGGING_ENV] = "1"  # uvicorn's worker processes (--workers N) configure theirs in create_app
     worker = None
     if embedded_worker and not reload:
         from socialcare.jobs.worker import Worker
@@ -387,11 +389,27 @@ def users_sign_in(
         fields["absolute_lifetime_hours"] = lifetime_hours
     with unit_of_work() as session:
         organization = organization_by_name(session, org)
-        cfg = sso.set_sign_in(session, operator_principal(organization), organization.id, **fields)
+        cfg = sso.set_sign_in(session, operator_principal(organization), **fields)
         console.print(f"[green]{organization.name}[/green]: single sign-on "
                       f"{'on' if sso.is_configured(cfg) else 'off'}, passwords "
                       f"{'allowed' if cfg.passwords_allowed else 'off'}"
                       f"{' with TOTP' if cfg.require_totp else ''}; redirect URI {sso.redirect_uri()}")
+
+
+@users_app.command("reset-totp")
+def users_reset_totp(username: str = typer.Argument(...)) -> None:
+    """Forget a user's authenticator (lost phone): they enrol a new one at their next sign-in."""
+    from socialcare.core.db import unit_of_work
+    from socialcare.security import repository as security_repo
+    from socialcare.security import totp
+    from socialcare.security.admin import operator_principal
+
+    with unit_of_work() as session:
+        user = security_repo.user_by_username(session, username)
+        if user is None:
+            raise SocialcareError(f"No user '{username}'. See `socialcare users list`.")
+        totp.reset(session, operator_principal(user.organization), user)
+    console.print(f"[green]{username}[/green] enrols a new authenticator at the next sign-in.")
 
 
 # ---- domain commands -------------------------------------------------------------------------

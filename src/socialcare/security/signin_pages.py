@@ -180,7 +180,7 @@ def sign_in_settings_save(
 
     try:
         sso.set_sign_in(
-            db, principal, principal.org_id,
+            db, principal,
             oidc_discovery_url=oidc_discovery_url.strip() or None, oidc_client_id=oidc_client_id.strip() or None,
             oidc_client_secret=oidc_client_secret or None,
             allowed_email_domains=_lines(allowed_email_domains), role_claim=role_claim.strip() or "groups",

@@ -219,12 +219,11 @@ def sign_in_settings(session: Session, org_id: int) -> OrgSignIn | None:
     return session.scalar(select(OrgSignIn).where(OrgSignIn.organization_id == org_id))
 
 
-def set_sign_in(session: Session, actor, org_id: int, **fields) -> OrgSignIn:
-    """An administrator sets how their organization signs in. Only given fields change."""
+def set_sign_in(session: Session, actor, **fields) -> OrgSignIn:
+    """An administrator sets how their own organization signs in. Only given fields change."""
     actor.require("users:manage")
+    org_id = actor.org_id
     problems: list[Problem] = []
-    if org_id != actor.org_id and actor.via != "cli":
-        problems.append(Problem("you can set your own organization's sign-in only", field="organization"))
     role_map = fields.get("role_map")
     if role_map is not None:
         bad = [r for r in role_map.values() if r not in {x.value for x in Role}]

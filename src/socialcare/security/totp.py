@@ -75,3 +75,13 @@ def verify(session: Session, user: User, code: str) -> bool:
 def current_code(secret: str) -> str:
     """The code an authenticator app would show now (on socialcare's clock)."""
     return pyotp.TOTP(secret).at(utcnow().timestamp())
+
+
+def reset(session: Session, actor, user: User) -> None:
+    """Forget the user's authenticator (a lost phone): they enrol again at their next password sign-in."""
+    from sqlalchemy import delete
+
+    from socialcare.security import audit
+
+    session.execute(delete(UserTotp).where(UserTotp.user_id == user.id))
+    audit.record(session, actor, "user.totp_reset", object_type="user", object_id=user.id)

@@ -10,6 +10,7 @@ Run it: ``uvicorn --factory socialcare.web.app:create_app``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -23,7 +24,7 @@ from socialcare import __version__ as _version
 from socialcare.core.db import make_engine
 from socialcare.core.settings import get_settings
 from socialcare.kit.discovery import domain_modules
-from socialcare.web import errors, metrics
+from socialcare.web import errors, logs, metrics
 from socialcare.web.csrf import CsrfCookieMiddleware
 from socialcare.web.deps import public
 from socialcare.web.logs import RequestContextMiddleware
@@ -90,6 +91,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     browser tests); by default the app uses the settings' database."""
     settings = get_settings()
     settings.check_production()
+    if os.environ.get(logs.LOGGING_ENV) and not logs.is_configured():
+        logs.configure_logging(settings)  # a web worker process of `socialcare serve --workers N`
     app = FastAPI(
         title="socialcare",
         version=_version,

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+LOGGING_ENV = "SOCIALCARE_SERVE_LOGGING"  # set by `socialcare serve` for its web worker processes
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("socialcare_request_id", default=None)
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 access_log = logging.getLogger("socialcare.access")
@@ -77,6 +78,10 @@ def configure_logging(settings=None, stream=None) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("huey").setLevel(logging.WARNING)  # each run is in job_run and on the Jobs page  # socialcare.access says it once, with the request id
+
+
+def is_configured() -> bool:
+    return any(getattr(h, "_socialcare", False) for h in logging.getLogger().handlers)
 
 
 def uvicorn_log_config() -> dict:
