@@ -760,18 +760,53 @@ def assign_batch(session: Session, principal: Principal, *, partner_org_id: int,
     return BatchResult(batch_id=batch_id, created=len(new_ids), referral_ids=new_ids)
 
 
+def selection_need(session: Session, contract) -> tuple[str, int | None]:
+    """The need and service a contract's member list is referred for: the scope of work's first service's
+    need, and the counterparty's active service for it (None: the hub routes)."""
+    from socialcare.contracts.models import ContractVersion
+
+    covered = session.scalar(select(ContractVersion.services_covered).where(
+        ContractVersion.contract_id == contract.id, ContractVersion.version == contract.current_version)) or []
+    domain = next((s.get("need_domain") for s in covered if s.get("need_domain")), None)
+    q = select(Service).where(Service.organization_id == contract.counterparty_id, Service.status == "active")
+    if domain:
+        q = q.where(Service.need_domain == domain)
+    svc = session.scalar(q.order_by(Service.id).limit(1))
+    domain = domain or (svc.need_domain if svc is not None else NeedDomain.CARE_MANAGEMENT.value)
+    return domain, svc.id if svc is not None else None
+
+
+def open_referrals_for_need(session: Session, plan_id: int, member_ids: list[int], need_domain: str) -> dict[int, int]:
+    """member id -> an open referral of theirs for this need (with any partner): assigning again would
+    send the member twice."""
+    out: dict[int, int] = {}
+    for chunk in _chunks(sorted(set(member_ids)), 5000):
+        for mid, rid in session.execute(select(Referral.member_id, func.min(Referral.id)).where(
+                Referral.plan_id == plan_id, Referral.member_id.in_(chunk), Referral.need_domain == need_domain,
+                Referral.parent_id.is_(None), Referral.status.in_(list(rules.OPEN)))
+                .group_by(Referral.member_id)):
+            out[mid] = rid
+    return out
+
+
 def assign_batch_from_selection(session: Session, principal: Principal, *, contract, member_ids: list[int]) -> str:
-    """The contracts domain hands a contract's prioritized member list to the partner (contracts.service)."""
-    svc = session.scalar(select(Service).where(Service.organization_id == contract.counterparty_id,
-                                               Service.status == "active").order_by(Service.id).limit(1))
-    domain = svc.need_domain if svc is not None else NeedDomain.CARE_MANAGEMENT.value
+    """The contracts domain hands a contract's prioritized member list to the partner (contracts.service).
+    Members who already have an open referral for the same need are skipped (the caller names them)."""
+    domain, service_id = selection_need(session, contract)
+    skip = open_referrals_for_need(session, contract.plan_id, member_ids, domain)
+    todo = [m for m in member_ids if m not in skip]
+    if not todo:
+        return f"no referral created: all {len(member_ids):,} members already have an open {domain} referral"
     today = utcnow().date()
     result = assign_batch(session, principal, partner_org_id=contract.counterparty_id, need_domain=domain,
-                          member_ids=list(member_ids), service_id=svc.id if svc is not None else None,
+                          member_ids=todo, service_id=service_id,
                           contract_id=contract.id, contract_month=today.replace(day=1),
                           filename=f"contract {contract.id} member list",
                           reason=f"Assigned under contract '{contract.name}'")
-    return f"{result.created} referrals created in batch #{result.batch_id}"
+    note = f"{result.created:,} referrals created in batch #{result.batch_id}"
+    if skip:
+        note += f"; {len(skip):,} members skipped (already an open {domain.replace('_', ' ')} referral)"
+    return note
 
 
 def _chunks(seq: list, n: int):
