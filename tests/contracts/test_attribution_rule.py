@@ -143,9 +143,11 @@ def test_never_attributed_outside_term_network_or_scope(cs, w):
     assert c.plan_id == w.plan_id
     assert c.phase in ("implementation", "renewal", "ended")
     assert v.start_date <= w.on <= v.end_date  # within the term
-    if w.via_hub_id is not None:
+    if w.via_hub_id is not None:  # a hub's sub-referral: the hub's contract, done in its network
         assert c.counterparty_id == w.via_hub_id
-    assert w.org_id == c.counterparty_id or (not w.direct_only and c.network_member_on(w.org_id, w.on))
+        assert w.org_id == c.counterparty_id or c.network_member_on(w.org_id, w.on)
+    else:
+        assert w.org_id == c.counterparty_id or (not w.direct_only and c.network_member_on(w.org_id, w.on))
     if w.kind in ("pathway", "engagement"):
         assert v.pays_pathways
     elif w.kind == "disbursement":

@@ -524,8 +524,8 @@ def renewal_review(session: Session, principal: Principal, contract_id: int, on:
     in_period = measures_engine.members_served(session, c.id, p_first, through) if started else 0
     volume = {
         "unit": vol.unit, "period": vol.period, "minimum": vol.minimum, "maximum": vol.maximum,
-        "from": c.start_date.isoformat(), "to": through.isoformat(), "members_served": served,
-        "period_from": p_first.isoformat(), "served_in_period": in_period,
+        "from": c.start_date, "to": through, "members_served": served,
+        "period_from": p_first, "served_in_period": in_period,
         "members_selected": repo.latest_selection_count(session, c.id),
         "status": (
             "not started" if not started
@@ -534,8 +534,8 @@ def renewal_review(session: Session, principal: Principal, contract_id: int, on:
             else "within range"
         ),
     }
-    month = measures.default_month(session, c)
-    if started and month <= through:
+    month = min(measures.default_month(session, c), through.replace(day=1))
+    if started:
         card = measures.for_viewer(measures.scorecard(session, principal, c, month), principal, c)
         rates = card["funnel"]["rates"] + card["timeliness"]["rates"] + card["quality"]
         review_measures = {
