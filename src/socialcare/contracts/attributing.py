@@ -323,6 +323,25 @@ def attribute_existing(session: Session, *, kinds: tuple[str, ...] = rule.KINDS,
     return report
 
 
+def attribute_missing(session: Session, kind: str, ids: list[int]) -> dict[str, int]:
+    """Attribute those of the given rows that were never decided (no reason stored yet)."""
+    model, cols = _tables()[kind]
+    t = model.__table__
+    rows = []
+    for i in range(0, len(ids), CHUNK):
+        rows += [dict(r) for r in session.execute(select(*[t.c[c] for c in cols]).where(
+            t.c.id.in_(ids[i:i + CHUNK]), t.c.contract_reason.is_(None))).mappings()]
+    counts = {"rows": len(rows), "attributed": 0, "ambiguous": 0, "none": 0}
+    for a in annotate(session, kind, rows):
+        counts[a.status] += 1
+    for r in rows:
+        session.execute(update(t).where(t.c.id == r["id"]).values(
+            contract_id=r["contract_id"], contract_version=r["contract_version"], contract_reason=r["contract_reason"])
+            .execution_options(synchronize_session="fetch"))
+    session.flush()
+    return counts
+
+
 # ---- one record, by a person -------------------------------------------------------------------------------
 
 

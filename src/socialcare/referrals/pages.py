@@ -214,7 +214,50 @@ def referral_page(request: Request, referral_id: int, db: DbSession,
         "can_consent": ref.status in rules.OPEN and (principal.is_plan or ref.owner_org_id == principal.org_id),
         "consent_org": ref.owner_org_id,
         "orgs": dict(db.execute(select(Organization.id, Organization.name)).all()),
+        **_contract_panel(db, principal, ref),
+        "needs_to_ask": service.needs_to_ask(db, principal, ref.id)
+        if principal.is_plan or ref.owner_org_id == principal.org_id else [],
+        "can_record_service": ref.owner_org_id == principal.org_id and principal.can("delivery:write")
+        and not principal.is_plan and ref.status in ("accepted", "in-progress", "on-hold"),
+        "member_key": row.member_fields.get("plan_member_id") if isinstance(row.member_fields, dict) else None,
     })
+
+
+def _contract_panel(db: Session, principal: Principal, ref: Referral) -> dict:
+    """The contract the referral counts under, why, and for the plan the contracts it may choose from."""
+    from socialcare.contracts import attributing
+    from socialcare.contracts.models import Contract
+
+    contract = db.get(Contract, ref.contract_id) if ref.contract_id else None
+    choices = []
+    can_choose = principal.is_plan and principal.can("contracts:write") and ref.plan_id == principal.org_id
+    if can_choose:
+        choices = list(attributing.candidates_for(db, "referral", ref).candidates)
+    return {"contract": contract, "contract_choices": choices, "can_choose_contract": can_choose}
+
+
+@router.post("/referrals/{referral_id}/contract", dependencies=[Depends(csrf_protect)])
+def choose_contract(request: Request, referral_id: int, db: DbSession,
+                    principal: Principal = Depends(require_page("contracts:write")),
+                    contract_id: str = Form(""), reason: str = Form("")):
+    """The plan chooses among several contracts, or moves the referral to another one, saying why (audited)."""
+    from socialcare.contracts import attributing
+
+    service.get_referral(db, principal, referral_id, audit_read=False)
+    ref = attributing.reattribute(db, principal, "referral", referral_id,
+                                  int(contract_id) if contract_id.isdigit() else None, reason)
+    return redirect(f"/referrals/{referral_id}", flash=f"Contract saved: {ref.contract_reason}", kind="success",
+                    request=request)
+
+
+@router.post("/referrals/{referral_id}/needs", dependencies=[Depends(csrf_protect)])
+def resolve_needs(request: Request, referral_id: int, db: DbSession,
+                  principal: Principal = Depends(require_page("referrals:read")), need_id: list[str] = Form([])):
+    """Which of the member's needs the resolved referral resolved, when several ride on it."""
+    ids = [int(v) for v in need_id if str(v).isdigit()]
+    done = service.resolve_needs(db, principal, referral_id, ids)
+    return redirect(f"/referrals/{referral_id}", flash=f"{len(done)} need(s) marked resolved.", kind="success",
+                    request=request)
 
 
 # ---- hub routing console ---------------------------------------------------------------------
