@@ -19,16 +19,17 @@ from socialcare.delivery import rules as delivery_rules
 from socialcare.delivery import service as delivery
 from socialcare.delivery.models import ServiceRecord
 from socialcare.interop.flatfiles import samples
-from socialcare.kit.codes import NeedDomain
 from socialcare.interop.flatfiles.layouts import REFERRAL_STATUS, SERVICE_RECORD
 from socialcare.interop.flatfiles.service import import_file
+from socialcare.kit.codes import NeedDomain
 from socialcare.members.models import EnrollmentSpan
 from socialcare.referrals import service as referrals
 from socialcare.referrals.models import Referral
 from socialcare.screening.models import SocialNeed
 from socialcare.security.models import AuditEvent
 from tests.contracts.conftest import complete_sow
-from tests.web.fixtures import api_headers, app, client, client_factory, csrf_token, world  # noqa: F401
+from tests.web.fixtures import *  # noqa: F403  (app, client, client_factory, world)
+from tests.web.fixtures import api_headers, csrf_token
 
 
 def launch(db, w, counterparty, *, name: str, code: str | None = "S5170", domain: str = "food"):

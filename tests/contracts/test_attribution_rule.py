@@ -15,7 +15,6 @@ from socialcare.contracts.attribution import (
     VersionTerms,
     Work,
     attribute,
-    check,
     chosen,
 )
 
