@@ -38,18 +38,19 @@ def base_code(code: str | None) -> str | None:
     return code.replace(":", "-").split("-")[0].strip().upper() or None
 
 
-def _pays(terms_yaml: str) -> tuple[bool, bool]:
-    """(pays for pathways, has a flexible fund) from the version's payment terms; (False, False) unreadable."""
+def _pays(terms_yaml: str) -> tuple[bool, bool, set[str]]:
+    """(pays for pathways, has a flexible fund, the codes it pays) from the version's payment terms."""
     if not (terms_yaml or "").strip():
-        return False, False
+        return False, False, set()
     try:
         from socialcare.payments.schemas import parse_terms
 
         terms = parse_terms(terms_yaml, "terms")
+        codes = {base_code(c) for c in terms.known_codes()} - {None}
     except Exception:  # noqa: BLE001 - terms are validated when saved; an old unreadable text pays nothing here
-        return False, False
+        return False, False, set()
     models = {t.model for t in terms.terms}
-    return "outcome_based" in models, "flex_funds" in models
+    return "outcome_based" in models, "flex_funds" in models, codes
 
 
 class Book:
@@ -81,7 +82,8 @@ class Book:
                 for s in list(v.services_covered or []) + list(((v.scope_of_work or {}).get("what") or {})
                                                                .get("services") or []):
                     services.append(rule.ScopeService(s.get("need_domain"), base_code(s.get("service_code"))))
-                pathways, flex = _pays(v.payment_terms_yaml)
+                pathways, flex, paid = _pays(v.payment_terms_yaml)
+                services += [rule.ScopeService(None, code) for code in sorted(paid)]  # what the terms pay is in scope
                 pathways = pathways or any((s.get("unit") or "") == "pathway" for s in v.services_covered or [])
                 vts.append(rule.VersionTerms(v.version, v.effective_date, v.start_date, v.end_date,
                                              tuple(dict.fromkeys(services)), pathways, flex))

@@ -837,6 +837,9 @@ class FactsResult:
     facts: object  # socialcare.payments.loader.Facts
     notes: list[str] = field(default_factory=list)
     organizations: list[int] = field(default_factory=list)
+    # distinct members the contract served in the period: its attributed records (measures.engine.members_served),
+    # the number the scorecard, the renewal review and the JOC meeting show
+    member_count: int | None = None
 
 
 def _period(period) -> tuple[date, date, str]:
@@ -1064,8 +1067,13 @@ def contract_facts(session: Session, principal: Principal, contract_id: int, per
         raise InvalidInput("This contract has no payment terms yet.", [Problem("no payment terms",
                                                                                field="payment_terms_yaml")])
     terms = parse_terms(v.payment_terms_yaml, f"contract {c.id} version {v.version}")
-    return settlement_facts(session, principal, plan_id=c.plan_id, counterparty_id=c.counterparty_id, terms=terms,
-                            period=period)
+    res = settlement_facts(session, principal, plan_id=c.plan_id, counterparty_id=c.counterparty_id, terms=terms,
+                           period=period)
+    from socialcare.measures.engine import members_served
+
+    start, end, _label = _period(period)
+    res.member_count = members_served(session, c.id, max(start, c.start_date), min(end, c.end_date))
+    return res
 
 
 def contract_volume(session: Session, principal: Principal, contract) -> dict:
