@@ -716,7 +716,7 @@ def _contract_work(ctx: DemoContext, b: Builder) -> None:
                                         urgency="routine", reason=reason, source="staff", actor=b.plan_actor,
                                         service_id=svc["id"])
                         b.consent(m, c.counterparty_id, t, b.plan_actor, ref.id)
-                        b.work(ref, None, m, t, {"reject": 0.02, "contact_p": 0.7, "decline": 0.08})
+                        b.work(ref, None, m, t, {"reject": 0.02, "contact_p": 0.85, "decline": 0.05})
                         continue
                     parent = b.new_ref(member=m, requester=b.plan_id, owner=b.hub_id, domain=domain, at=t,
                                        urgency="routine", reason=reason, source="staff", actor=b.plan_actor,
@@ -731,7 +731,7 @@ def _contract_work(ctx: DemoContext, b: Builder) -> None:
                     child = b.new_ref(member=m, requester=b.hub_id, owner=svc["organization_id"], domain=domain,
                                       at=rt, urgency="routine", reason=reason, source="routing", actor=b.hub_actor,
                                       parent=parent, service_id=svc["id"])
-                    b.work(child, parent, m, rt, {"reject": 0.0, "contact_p": 0.7, "decline": 0.08})
+                    b.work(child, parent, m, rt, {"reject": 0.0, "contact_p": 0.85, "decline": 0.05})
     finally:
         b.rng = saved
 
