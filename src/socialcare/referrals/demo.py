@@ -701,7 +701,9 @@ def _contract_work(ctx: DemoContext, b: Builder) -> None:
                 pool = list(s.scalars(select(Member.id).where(
                     eligible_where(b.plan_id, sow.who.population.rule, as_of)).order_by(Member.id).limit(4000)))
                 pool = [m for m in pool if m not in used]
-                members = _members(ctx, sorted(rng.sample(pool, min(per_month, len(pool)))))
+                # a small demo keeps most of its eligible members for the tour (a third is the contract's)
+                take = min(per_month, max(1, len(pool) // (CONTRACT_WORK_MONTHS * 3)), len(pool))
+                members = _members(ctx, sorted(rng.sample(pool, take)))
                 for m in members.values():
                     used.add(m["id"])
                     day = rng.randint(0, max(0, min(27, (as_of - month).days - 1)))
