@@ -249,3 +249,14 @@ def test_the_command_attributes_existing_rows_and_reports_counts(db, world, meal
     assert set(db.scalars(select(Referral.contract_id).where(Referral.id.in_([r.id for r in refs])))) == {
         hub_contract.id}
     assert db.scalar(select(AuditEvent).where(AuditEvent.action == "contract.attribution.run")) is not None
+
+
+def test_a_contract_chosen_when_referring_is_checked_never_forced(db, world, meals):
+    hub_contract, direct = meals
+    pantry = launch(db, world, world.hub, name="Pantry boxes through the hub", code=None)
+    ref = refer(db, world, world.members_a[0], world.hub, contract_id=pantry.id)
+    assert (ref.contract_id, ref.contract_version) == (pantry.id, 1)
+    assert ref.contract_reason.startswith(f"contract {pantry.id} v1: counterparty, food need")
+    with pytest.raises(InvalidInput) as exc:  # the CBO's own contract does not cover a referral to the hub
+        refer(db, world, world.members_a[1], world.hub, contract_id=direct.id)
+    assert "not done by the counterparty" in exc.value.problems[0].message

@@ -141,8 +141,13 @@ def new_referral(request: Request, db: DbSession, member_id: int,
                           .where(Organization.kind.in_([OrgKind.HUB, OrgKind.CBO])).order_by(Organization.kind.desc(),
                                                                                            Organization.name)).all()
     needs = _active_needs(db, member.id)
+    from socialcare.contracts.models import Contract
+
+    contracts = db.execute(select(Contract.id, Contract.name, Contract.counterparty_id).where(
+        Contract.plan_id == principal.org_id, Contract.phase.in_(["implementation", "renewal"]))
+        .order_by(Contract.name)).all()
     return render(request, "referrals/new.html", {
-        "m": member, "partners": partners, "needs": needs,
+        "m": member, "partners": partners, "needs": needs, "contracts": contracts,
         "idem_key": f"form-{secrets.token_urlsafe(16)}",  # a double submit of this form creates one referral
         "domain_options": [(str(k), v.label) for k, v in NEED_DOMAINS.items()],
     })
@@ -159,7 +164,8 @@ def create_referral(request: Request, db: DbSession,
                     principal: Principal = Depends(require_page("referrals:create")),
                     member_id: int = Form(...), need_domain: str = Form(...), owner_org_id: int = Form(...),
                     urgency: str = Form("routine"), reason: str = Form(""), discharge_at: str | None = Form(None),
-                    consent_scope: str | None = Form(None), idempotency_key: str | None = Form(None)):
+                    consent_scope: str | None = Form(None), idempotency_key: str | None = Form(None),
+                    contract_id: str = Form("")):
     discharge = None
     if discharge_at:
         try:
@@ -169,7 +175,8 @@ def create_referral(request: Request, db: DbSession,
                                [Problem("discharge date and time as YYYY-MM-DDTHH:MM", field="discharge_at")]) from None
     ref, created = service.create_referral(db, principal, service.NewReferral(
         member_id=member_id, need_domain=need_domain, owner_org_id=owner_org_id, urgency=urgency, reason=reason,
-        discharge_at=discharge, consent_scope=consent_scope or None), idempotency_key=idempotency_key or None)
+        discharge_at=discharge, consent_scope=consent_scope or None,
+        contract_id=int(contract_id) if contract_id.isdigit() else None), idempotency_key=idempotency_key or None)
     msg = f"Referral #{ref.id} sent." if created else f"Referral #{ref.id} was already sent (the form was submitted twice)."
     return redirect(f"/referrals/{ref.id}", flash=msg, kind="success", request=request)
 

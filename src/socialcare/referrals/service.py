@@ -244,6 +244,10 @@ def create_referral(session: Session, principal: Principal, data: NewReferral, *
     ref = session.get(Referral, ref_id)
     assert ref is not None
     attributing.attribute_one(session, "referral", ref, contract_id=data.contract_id, source=principal.username)
+    if data.contract_id is not None and "does not cover" in (ref.contract_reason or ""):
+        # a person's choice is checked, never forced: nothing is saved
+        raise InvalidInput("The referral was not created.", [Problem(
+            ref.contract_reason.split("(", 1)[-1].rstrip(")"), field="contract_id")])
     return ref, True
 
 
