@@ -388,7 +388,9 @@ def reattribute(session: Session, principal: Principal, kind: str, record_id: in
     if not (reason or "").strip():
         raise InvalidInput("Say why", [Problem("a reason is required to change a record's contract", field="reason")])
     obj, cols = _one(session, kind, record_id)
-    if obj.plan_id != principal.org_id:
+    from socialcare.contracts import repository as contracts_repo
+
+    if not contracts_repo.owned_by_plan(principal, obj.plan_id):
         raise NotFound(f"No {kind.replace('_', ' ')} {record_id}.")
     before = (obj.contract_id, obj.contract_version)
     if contract_id is None:

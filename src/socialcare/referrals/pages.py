@@ -141,11 +141,7 @@ def new_referral(request: Request, db: DbSession, member_id: int,
                           .where(Organization.kind.in_([OrgKind.HUB, OrgKind.CBO])).order_by(Organization.kind.desc(),
                                                                                            Organization.name)).all()
     needs = _active_needs(db, member.id)
-    from socialcare.contracts.models import Contract
-
-    contracts = db.execute(select(Contract.id, Contract.name, Contract.counterparty_id).where(
-        Contract.plan_id == principal.org_id, Contract.phase.in_(["implementation", "renewal"]))
-        .order_by(Contract.name)).all()
+    contracts = service.contracts_to_name(db, principal)
     return render(request, "referrals/new.html", {
         "m": member, "partners": partners, "needs": needs, "contracts": contracts,
         "idem_key": f"form-{secrets.token_urlsafe(16)}",  # a double submit of this form creates one referral
@@ -221,26 +217,9 @@ def referral_page(request: Request, referral_id: int, db: DbSession,
         "can_consent": ref.status in rules.OPEN and (principal.is_plan or ref.owner_org_id == principal.org_id),
         "consent_org": ref.owner_org_id,
         "orgs": dict(db.execute(select(Organization.id, Organization.name)).all()),
-        **_contract_panel(db, principal, ref),
-        "needs_to_ask": service.needs_to_ask(db, principal, ref.id)
-        if principal.is_plan or ref.owner_org_id == principal.org_id else [],
-        "can_record_service": ref.owner_org_id == principal.org_id and principal.can("delivery:write")
-        and not principal.is_plan and ref.status in ("accepted", "in-progress", "on-hold"),
+        **service.contract_and_loop(db, principal, ref),
         "member_key": row.member_fields.get("plan_member_id") if isinstance(row.member_fields, dict) else None,
     })
-
-
-def _contract_panel(db: Session, principal: Principal, ref: Referral) -> dict:
-    """The contract the referral counts under, why, and for the plan the contracts it may choose from."""
-    from socialcare.contracts import attributing
-    from socialcare.contracts.models import Contract
-
-    contract = db.get(Contract, ref.contract_id) if ref.contract_id else None
-    choices = []
-    can_choose = principal.is_plan and principal.can("contracts:write") and ref.plan_id == principal.org_id
-    if can_choose:
-        choices = list(attributing.candidates_for(db, "referral", ref).candidates)
-    return {"contract": contract, "contract_choices": choices, "can_choose_contract": can_choose}
 
 
 @router.post("/referrals/{referral_id}/contract", dependencies=[Depends(csrf_protect)])

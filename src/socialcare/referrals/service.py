@@ -424,6 +424,34 @@ def resolve_needs(session: Session, principal: Principal, referral_id: int, need
     return done
 
 
+# ---- the referral page: its contract, and the loop into delivery -----------------------------
+
+
+def contract_and_loop(session: Session, principal: Principal, ref: Referral) -> dict:
+    """What the referral page shows about the contract it counts under (and, for the plan, the contracts it may
+    choose from), the needs to ask about, and whether the viewer records services for it."""
+    from socialcare.contracts import attributing
+    from socialcare.contracts import repository as contracts_repo
+
+    holder = repo.holds(principal, ref)
+    can_choose = principal.can("contracts:write") and repo.plans_own(principal, ref)
+    return {
+        "contract": contracts_repo.contract_by_id(session, ref.contract_id) if ref.contract_id else None,
+        "contract_choices": list(attributing.candidates_for(session, "referral", ref).candidates) if can_choose else [],
+        "can_choose_contract": can_choose,
+        "needs_to_ask": needs_to_ask(session, principal, ref.id) if principal.is_plan or holder else [],
+        "can_record_service": holder and principal.can("delivery:write") and not principal.is_plan
+        and ref.status in (Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD),
+    }
+
+
+def contracts_to_name(session: Session, principal: Principal) -> list:
+    """The plan's launched contracts a referral may be named under (the rule still checks the choice)."""
+    from socialcare.contracts import repository as contracts_repo
+
+    return contracts_repo.launched_contracts(session, principal) if principal.is_plan else []
+
+
 # ---- routing (hub) ---------------------------------------------------------------------------
 
 
