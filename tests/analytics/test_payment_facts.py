@@ -13,6 +13,7 @@ from socialcare.analytics import savings as sv
 from socialcare.analytics.synth import SynthSpec, generate
 from socialcare.core.errors import InvalidInput
 from tests.analytics.conftest import params_from
+from tests.delivery.conftest import p  # noqa: F401 - a partnership with a settler for the ledger test
 
 payments = pytest.importorskip("socialcare.payments")
 
@@ -154,3 +155,27 @@ def test_the_page_offers_the_same_facts_as_a_yaml_file(supported):
     assert yaml.safe_load(text) == facts
     statement = _settle(yaml.safe_load(text))
     assert statement.by_term()["savings"] > 0
+
+
+def test_facts_recorded_on_the_contract_settle_it_in_the_ledger(db, p, supported, unsupported):  # noqa: F811
+    """With the ledger, the contract's own settlement reads the report's facts: recorded once as the
+    contract's total-cost-of-care fact, nothing typed in again."""
+    from datetime import date
+
+    from socialcare.analytics import service
+    from socialcare.payments import ledger
+    from tests.delivery.test_service import add_contract
+
+    r = supported
+    c = add_contract(db, p, TERMS, start=r.params.performance_start, end=date(r.params.performance_end.year, 12, 31))
+    admin = p.users["admin"]
+    f = service.record_on_contract(db, admin, c.id, r)
+    assert f.kind == "tcoc" and f.term_id == "savings" and f.on_date.month == r.params.performance_end.month
+    assert f.data["projected_tcoc"] == str(r.projected_tcoc) and "shared-savings report" in f.reason
+    st = ledger.settle_contract(db, admin, c.id, str(r.params.performance_end.year)).statement
+    expected = ((r.projected_tcoc - r.actual_tcoc - Decimal("20000")) * Decimal("0.48")).quantize(
+        Decimal("0.01"), ROUND_HALF_UP)
+    assert st.total == expected
+    # savings the DiD does not support are not recorded
+    with pytest.raises(InvalidInput):
+        service.record_on_contract(db, admin, c.id, unsupported)
