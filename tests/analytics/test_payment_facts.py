@@ -179,3 +179,31 @@ def test_facts_recorded_on_the_contract_settle_it_in_the_ledger(db, p, supported
     # savings the DiD does not support are not recorded
     with pytest.raises(InvalidInput):
         service.record_on_contract(db, admin, c.id, unsupported)
+
+
+def test_cli_records_the_facts_on_a_contract(db, p, tmp_path_factory, monkeypatch):  # noqa: F811
+    from contextlib import contextmanager
+    from datetime import date
+
+    from typer.testing import CliRunner
+
+    import socialcare.core.db as core_db
+    from socialcare.cli.main import app
+    from socialcare.payments.models import ManualFact
+    from tests.delivery.test_service import add_contract
+
+    @contextmanager
+    def same_session():  # the command's unit of work is the test's transaction
+        yield db
+
+    monkeypatch.setattr(core_db, "unit_of_work", same_session)
+    data = _synth(tmp_path_factory, "cli3000c", 3000, 32, 0.6)
+    c = add_contract(db, p, TERMS, start=date(2025, 1, 1), end=date(2025, 12, 31))
+    runner = CliRunner()
+    no_user = runner.invoke(app, ["savings", "report", str(data), "--contract", str(c.id)])
+    assert no_user.exit_code != 0
+    r = runner.invoke(app, ["savings", "report", str(data), "--trend", "0.05", "--bootstrap", "300",
+                            "--quality-met", "4", "--contract", str(c.id), "--as", p.users["admin"].username])
+    assert r.exit_code == 0, r.output
+    f = db.query(ManualFact).filter_by(contract_id=c.id, kind="tcoc").one()
+    assert f.term_id == "savings" and f.data["quality_metrics_met"] == 4 and f.on_date == date(2025, 12, 31)
