@@ -173,3 +173,19 @@ def latest_selection_count(session: Session, contract_id: int) -> int | None:
         .order_by(MemberSelection.id.desc())
         .limit(1)
     )
+
+
+def contract_by_id(session: Session, contract_id: int) -> Contract | None:
+    return session.get(Contract, contract_id)
+
+
+def launched_contracts(session: Session, principal: Principal) -> list:
+    """(id, name, counterparty id) of the plan's contracts in implementation or renewal, by name."""
+    return list(session.execute(select(Contract.id, Contract.name, Contract.counterparty_id).where(
+        Contract.plan_id == principal.org_id, Contract.phase.in_(["implementation", "renewal"]))
+        .order_by(Contract.name)).all())
+
+
+def owned_by_plan(principal: Principal, plan_id: int) -> bool:
+    """The record is the principal's plan's."""
+    return principal.is_plan and plan_id == principal.org_id
