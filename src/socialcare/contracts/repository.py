@@ -115,7 +115,7 @@ def strata_report(session: Session, plan_id: int, rule, as_of: date, selection_i
     rows = session.execute(elig.strata_report_select(plan_id, rule, as_of, picked)).all()
     # Roll the cross-tab up per dimension (a few hundred groups, not members).
     out: list[dict] = []
-    for dim in ("county", "race_ethnicity", "language"):
+    for dim in elig.STRATUM_DIMENSIONS:
         acc: dict[str, list[int]] = {}
         for r in rows:
             key = getattr(r, dim)

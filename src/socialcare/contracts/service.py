@@ -556,8 +556,10 @@ def renewal_review(session: Session, principal: Principal, contract_id: int, on:
 
 
 def _payments(session: Session, principal: Principal, contract: Contract) -> dict:
-    """Settlement statements for the contract (the payments domain's ledger); none stored yet says so."""
-    return {"available": False, "message": "No settlement statements yet for this contract."}
+    """Settlement statements for the contract, from the payments domain's ledger."""
+    from socialcare.payments.service import contract_payments
+
+    return {"available": True, **contract_payments(session, principal, contract)}
 
 
 def counterparties(session: Session) -> list[Organization]:
