@@ -115,9 +115,9 @@ def organization_from_fhir(session: Session, principal: Principal, body: dict, f
             org.kind = kind
     session.flush()
     fid = fid or str(org.id)
-    if fid != str(org.id):
-        store.save(session, "Organization", fid, dict(body, id=fid), organization_id=org.id,
-                   local_type="organization", local_id=org.id)
+    # kept (with a new version) on every write, also under our own id: versionId, ETag and vread
+    store.save(session, "Organization", fid, dict(body, id=fid), organization_id=org.id,
+               local_type="organization", local_id=org.id)
     audit.record(session, principal, "fhir.organization.write", object_type="organization", object_id=org.id)
     return org
 
@@ -272,9 +272,8 @@ def patient_from_fhir(session: Session, principal: Principal, body: dict, fid: s
                 setattr(member, k, v)
     session.flush()
     fid = fid or str(member.id)
-    if fid != str(member.id):
-        store.save(session, "Patient", fid, dict(body, id=fid), member_id=member.id, local_type="member",
-                   local_id=member.id)
+    store.save(session, "Patient", fid, dict(body, id=fid), member_id=member.id, local_type="member",
+               local_id=member.id)
     audit.record(session, principal, "fhir.patient.write", object_type="member", object_id=member.id,
                  member_id=member.id)
     return member

@@ -8,11 +8,14 @@ came from outside keeps the id it came with ("Organization/SDOHCC-OrganizationCl
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from socialcare.core.clock import utcnow
-from socialcare.interop.models import FhirResource
+from socialcare.core.clock import parse_instant, utcnow
+from socialcare.interop.fhir.tokens import extract
+from socialcare.interop.models import FhirResource, FhirResourceVersion, FhirSearchToken
 
 
 def record(session: Session, rtype: str, fhir_id: str) -> FhirResource | None:
@@ -72,4 +75,36 @@ def save(session: Session, rtype: str, fid: str, body: dict, *, organization_id:
         if local_type is not None:
             rec.local_type, rec.local_id = local_type, local_id
     session.flush()
+    index(session, rec)
     return rec
+
+
+def index(session: Session, rec: FhirResource) -> None:
+    """(Re)write the searchable tokens of a kept resource."""
+    session.execute(delete(FhirSearchToken).where(FhirSearchToken.resource_id == rec.id))
+    rows = [{"resource_id": rec.id, "name": n, "system": s, "value": v} for n, s, v in extract(rec.body or {})]
+    if rows:
+        session.execute(insert(FhirSearchToken), rows)
+
+
+def keep_version(session: Session, resource: dict) -> None:
+    """Keep ``resource`` as served right after a write, for vread of its meta.versionId."""
+    meta = resource.get("meta") or {}
+    vid = meta.get("versionId")
+    if not (vid and str(vid).isdigit()):
+        return
+    have = session.scalar(select(FhirResourceVersion.id).where(
+        FhirResourceVersion.resource_type == resource["resourceType"], FhirResourceVersion.fhir_id == resource["id"],
+        FhirResourceVersion.version_id == int(vid)))
+    when: datetime = parse_instant(meta["lastUpdated"]) if meta.get("lastUpdated") else utcnow()
+    if have is None:
+        session.add(FhirResourceVersion(resource_type=resource["resourceType"], fhir_id=resource["id"],
+                                        version_id=int(vid), last_updated=when, body=resource))
+        session.flush()
+
+
+def version(session: Session, rtype: str, fid: str, vid: int) -> dict | None:
+    row = session.scalar(select(FhirResourceVersion).where(
+        FhirResourceVersion.resource_type == rtype, FhirResourceVersion.fhir_id == fid,
+        FhirResourceVersion.version_id == vid))
+    return dict(row.body) if row else None
