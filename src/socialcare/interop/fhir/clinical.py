@@ -9,7 +9,7 @@ Organization as recipient (provision.actor) records the member's consent to shar
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialcare.core.errors import InvalidInput
@@ -18,13 +18,10 @@ from socialcare.interop.fhir import referrals as fref
 from socialcare.interop.fhir.base import FhirError, new_id, parse, ref_parts, to_json, with_meta
 from socialcare.interop.fhir.directory import member_for_reference, visible_member
 from socialcare.interop.models import FhirResource
-from socialcare.members.models import Member, MemberCondition
+from socialcare.members.models import MemberCondition
 from socialcare.referrals import service as referrals
-from socialcare.referrals.models import Referral
-from socialcare.referrals.repository import referral_visibility
 from socialcare.security import audit
 from socialcare.security.principal import Principal
-from socialcare.security.sharing import member_visibility
 
 CLINICAL = ("Consent", "Condition", "Observation", "QuestionnaireResponse", "Goal", "Procedure")
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"

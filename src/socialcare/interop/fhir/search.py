@@ -290,7 +290,7 @@ def run(db: Session, sources: list[Source], q: Query) -> Page:
     if not picked:
         page.has_prev = q.page is not None or q.offset > 0
         return page
-    key = [(tag, getattr(r, "id")) for tag, r in picked]
+    key = [(tag, r.id) for tag, r in picked]
     page.first, page.last = key[0], key[-1]
     lt, li = page.last
     ft, fi = page.first

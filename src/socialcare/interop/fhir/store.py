@@ -57,12 +57,14 @@ def local_for_param(session: Session, rtype: str, value: str, local_type: str) -
 
 
 def save(session: Session, rtype: str, fid: str, body: dict, *, organization_id: int | None = None,
-         member_id: int | None = None, local_type: str | None = None, local_id: int | None = None) -> FhirResource:
-    """Insert or update (new version) the kept JSON of a resource."""
+         member_id: int | None = None, local_type: str | None = None, local_id: int | None = None,
+         served_before: bool = False) -> FhirResource:
+    """Insert or update (new version) the kept JSON of a resource. ``served_before``: the row was
+    already served as version 1 (an organization or member we had), so the first kept one is 2."""
     rec = record(session, rtype, fid)
     now = utcnow()
     if rec is None:
-        rec = FhirResource(resource_type=rtype, fhir_id=fid, version_id=1, body=body, last_updated=now,
+        rec = FhirResource(resource_type=rtype, fhir_id=fid, version_id=2 if served_before else 1, body=body, last_updated=now,
                            organization_id=organization_id, member_id=member_id, local_type=local_type,
                            local_id=local_id)
         session.add(rec)
