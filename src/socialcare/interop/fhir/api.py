@@ -198,9 +198,13 @@ def _search_route(rtype: str) -> None:
     router.add_api_route(f"/{rtype}", search_type, methods=["GET"], name=f"search_{rtype}")
 
 
-def _conditional(db: Session, principal: Principal, rtype: str, if_none_exist: str | None) -> dict | None:
-    """``If-None-Exist: identifier=x|y``: the one resource it finds (then nothing is created), None
-    when it finds none; more than one is 412, as FHIR says."""
+def _conditional(db: Session, principal: Principal, rtype: str, if_none_exist: str | None,
+                 request: Request | None = None) -> dict | None:
+    """``If-None-Exist: identifier=x|y`` (or the same criteria in the POST's query string, as some
+    clients send them): the one resource it finds (then nothing is created), None when it finds
+    none; more than one is 412, as FHIR says."""
+    if not if_none_exist and request is not None and request.url.query:
+        if_none_exist = request.url.query
     if not if_none_exist:
         return None
     pairs = parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True)
@@ -234,7 +238,7 @@ IfNoneExist = Annotated[str | None, Header()]
 @router.post("/Organization")
 def create_organization(request: Request, db: DbSession, principal: Who, body: Body,
                         if_none_exist: IfNoneExist = None):
-    found = _conditional(db, principal, "Organization", if_none_exist)
+    found = _conditional(db, principal, "Organization", if_none_exist, request)
     if found:
         return fhir_response(found, 200, _etag(found))
     org = directory.organization_from_fhir(db, principal, body, None)
@@ -252,7 +256,7 @@ def put_organization(fid: str, request: Request, db: DbSession, principal: Who, 
 
 @router.post("/Patient")
 def create_patient(request: Request, db: DbSession, principal: Who, body: Body, if_none_exist: IfNoneExist = None):
-    found = _conditional(db, principal, "Patient", if_none_exist)
+    found = _conditional(db, principal, "Patient", if_none_exist, request)
     if found:
         return fhir_response(found, 200, _etag(found))
     member = directory.patient_from_fhir(db, principal, body, None)
@@ -270,7 +274,7 @@ def put_patient(fid: str, request: Request, db: DbSession, principal: Who, body:
 
 @router.post("/Task")
 def create_task(request: Request, db: DbSession, principal: Who, body: Body, if_none_exist: IfNoneExist = None):
-    found = _conditional(db, principal, "Task", if_none_exist)
+    found = _conditional(db, principal, "Task", if_none_exist, request)
     if found:
         return fhir_response(found, 200, _etag(found))
     if patient_tasks.is_patient_task(body):
@@ -322,7 +326,7 @@ def put_service_request(fid: str, request: Request, db: DbSession, principal: Wh
 
 def _clinical_writes(rtype: str) -> None:
     def create(request: Request, db: DbSession, principal: Who, body: Body, if_none_exist: IfNoneExist = None):
-        found = _conditional(db, principal, rtype, if_none_exist)
+        found = _conditional(db, principal, rtype, if_none_exist, request)
         if found:
             return fhir_response(found, 200, _etag(found))
         return _written(db, clinical.save(db, principal, body, None, rtype), request, True)
