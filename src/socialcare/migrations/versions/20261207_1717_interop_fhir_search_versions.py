@@ -1,7 +1,7 @@
 """interop: searchable tokens of kept FHIR resources (identifier, status, code, references) and the
 versions served after each FHIR write (vread)
 
-Revision ID: 0520_interop_fhir_search_versions
+Revision ID: 0520_interop_fhir_search
 Revises: 0510_interop_fhir_push
 Create Date: 2026-12-07 17:17:00
 """
@@ -13,7 +13,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0520_interop_fhir_search_versions'
+revision = '0520_interop_fhir_search'
 down_revision = '0510_interop_fhir_push'
 branch_labels = None
 depends_on = None
