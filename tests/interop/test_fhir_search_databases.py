@@ -77,9 +77,8 @@ def _seed(url: str) -> dict:
 @pytest.fixture(scope="module")
 def two_servers():
     from socialcare.web.app import create_app
-    from tests.factories import PASSWORD
-
     from tests.conftest import reset_database
+    from tests.factories import PASSWORD
 
     parsed = make_url(_pg_base())
     admin = None
