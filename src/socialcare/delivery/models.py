@@ -7,7 +7,7 @@
   002_9f9b125fbb7ccb6a.txt "Bundled Payment Example").
 - ``PathwayInstance`` + ``PathwayStep`` + ``Engagement``: Pathways Community HUB standard pathways
   and confirmed engagements (home visits): Buckeye / Northwest Ohio Pathways HUB, 50 % engagement and
-  50 % completed pathways (seed 002; ../shared/design/payments-and-value.md §2).
+  50 % completed pathways (seed 002; docs/payments-and-value.md §2).
 - ``FlexFundDisbursement``: money a CBO gives a member from the plan's flexible member fund (seed 002
   "Flexible Funds").
 

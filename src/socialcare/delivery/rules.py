@@ -30,7 +30,7 @@ DEFAULT_PERIOD_DAYS = 90  # "up to three months" (MARC case rate)
 
 # ---- codes -----------------------------------------------------------------------------------
 
-# CMS place of service codes a CBO uses (../shared/design/standards.md §5.3).
+# CMS place of service codes a CBO uses (docs/standards.md §5.3).
 PLACES_OF_SERVICE: dict[str, str] = {
     "12": "Home",
     "11": "Office",

@@ -1,6 +1,6 @@
 """Direct mode: socialcare as the referral source toward a partner's own FHIR server.
 
-The SDOH Clinical Care IG's "Direct" exchange (../shared/design/standards.md §1.1): both sides run
+The SDOH Clinical Care IG's "Direct" exchange (docs/standards.md §1.1): both sides run
 FHIR servers. For a referral owned by an organization whose endpoint is ``direct``:
 
 1. ``enqueue`` finds what the partner has not been told yet, as one set query: a new referral
