@@ -203,13 +203,16 @@ def _conditional(db: Session, principal: Principal, rtype: str, if_none_exist: s
     """``If-None-Exist: identifier=x|y`` (or the same criteria in the POST's query string, as some
     clients send them): the one resource it finds (then nothing is created), None when it finds
     none; more than one is 412, as FHIR says."""
+    from_query = False
     if not if_none_exist and request is not None and request.url.query:
-        if_none_exist = request.url.query
+        if_none_exist, from_query = request.url.query, True
     if not if_none_exist:
         return None
     pairs = parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True)
     q = search.parse_query(pairs, searches.SPECS.get(rtype, {}), rtype, is_strict=True)
     if not q.criteria:
+        if from_query:  # only result parameters (e.g. _format=json): a plain create
+            return None
         raise FhirError("If-None-Exist names no search criteria.", expression="If-None-Exist")
     q.count = 2
     page = run_search(db, principal, rtype, q)
