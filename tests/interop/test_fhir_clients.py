@@ -31,6 +31,8 @@ SCHEMA_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "fhir-r4-schema
 TEMP = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
 BULK = 500
 POLLED = 120
+# a loaded CI machine may take longer than httpx's default 5 seconds for a page of 90 Tasks
+HTTP = httpx.Client(timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +151,7 @@ def live(database):
     root = f"http://127.0.0.1:{port}"
     tokens = {}
     for user in ("ct_plan", "ct_cbo", "ct_cbo2"):
-        r = httpx.post(f"{root}/api/v1/tokens", json={"username": user, "password": PASSWORD})
+        r = HTTP.post(f"{root}/api/v1/tokens", json={"username": user, "password": PASSWORD})
         assert r.status_code == 201, r.text
         tokens[user] = r.json()["access_token"]
     yield Live(f"{root}/fhir", tokens, **ids)
@@ -175,7 +177,7 @@ def _smart(live: Live, user: str):
 def test_capability_statement_reads_in_both_clients(live, schema_check):
     from fhirclient.models.capabilitystatement import CapabilityStatement
 
-    raw = httpx.get(f"{live.base}/metadata").json()
+    raw = HTTP.get(f"{live.base}/metadata").json()
     schema_check(raw)
     cs = CapabilityStatement(raw)  # fhirclient's strict R4 parser
     assert cs.fhirVersion == "4.0.1"
@@ -207,7 +209,7 @@ def test_a_poller_misses_nothing_while_it_accepts_what_it_reads(live, schema_che
     c = _fhirpy(live, "ct_cbo2")
     seen: list[str] = []
     url_params = {"owner": f"Organization/{live.cbo2}", "status": "requested", "_count": "25"}
-    bundle = httpx.get(f"{live.base}/Task", params=url_params,
+    bundle = HTTP.get(f"{live.base}/Task", params=url_params,
                        headers={"Authorization": f"Bearer {live.tokens['ct_cbo2']}"}).json()
     while True:
         schema_check(bundle)
@@ -220,7 +222,7 @@ def test_a_poller_misses_nothing_while_it_accepts_what_it_reads(live, schema_che
         nxt = next((lk["url"] for lk in bundle["link"] if lk["relation"] == "next"), None)
         if not nxt:
             break
-        bundle = httpx.get(nxt, headers={"Authorization": f"Bearer {live.tokens['ct_cbo2']}"}).json()
+        bundle = HTTP.get(nxt, headers={"Authorization": f"Bearer {live.tokens['ct_cbo2']}"}).json()
     assert len(seen) == POLLED and len(set(seen)) == POLLED
     assert c.resources("Task").search(owner=f"Organization/{live.cbo2}", status="requested").count() == 0
 
@@ -236,7 +238,7 @@ def test_last_updated_poll_across_pages_and_offsets_misses_nothing(live):
     assert by_links == expected and len(expected) < BULK
     by_offset = set()
     for offset in range(0, BULK, 90):
-        page = httpx.get(f"{live.base}/Task", params={"owner": f"Organization/{live.cbo}", "_lastUpdated": since,
+        page = HTTP.get(f"{live.base}/Task", params={"owner": f"Organization/{live.cbo}", "_lastUpdated": since,
                                                       "_count": 90, "_offset": offset},
                          headers={"Authorization": f"Bearer {live.tokens['ct_cbo']}"}).json()
         by_offset |= {e["resource"]["id"] for e in page.get("entry", [])}
@@ -299,7 +301,7 @@ def test_closed_loop_with_fhirpy(live, schema_check):
     proc = plan.reference("Procedure", f"referral-{task.id}").to_resource()
     schema_check(proc.serialize())
     assert proc["status"] == "completed"
-    v1 = httpx.get(f"{live.base}/Task/{task.id}/_history/1", headers={"Authorization": f"Bearer {live.tokens['ct_plan']}"})
+    v1 = HTTP.get(f"{live.base}/Task/{task.id}/_history/1", headers={"Authorization": f"Bearer {live.tokens['ct_plan']}"})
     assert v1.status_code == 200 and v1.json()["status"] == "requested"
     schema_check(v1.json())
 
@@ -339,7 +341,7 @@ def test_conditional_create_with_fhirpy_and_if_none_exist(live, schema_check):
     again, created_again = c.resources("Observation").search(identifier="urn:example:hvs|hvs-1").get_or_create(
         c.resource("Observation", **obs))
     assert (created, created_again) == (True, False) and first.id == again.id
-    r = httpx.post(f"{live.base}/Observation", json=obs, headers={
+    r = HTTP.post(f"{live.base}/Observation", json=obs, headers={
         "Authorization": f"Bearer {live.tokens['ct_plan']}", "If-None-Exist": "identifier=urn:example:hvs|hvs-1",
         "Content-Type": "application/fhir+json"})
     assert r.status_code == 200 and r.json()["id"] == first.id
