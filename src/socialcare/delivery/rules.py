@@ -129,6 +129,7 @@ class ServiceRecordInput:
     note: str | None = None
     staff_user_id: int | None = None
     rendering_npi: str | None = None  # the individual who delivered it, when they have an NPI
+    contract_id: int | None = None  # a person's choice when several contracts could cover it
 
 
 @dataclass(frozen=True)
