@@ -118,7 +118,11 @@ def follow(fhir: Fhir, task_id: str, requester: str, poll_seconds: float, timeou
         # the next poll asks for changes since this search ran (the server's clock, a minute's
         # overlap for changes committing meanwhile; a change seen twice is shown once)
         since = datetime.fromisoformat(bundle["meta"]["lastUpdated"].replace("Z", "+00:00")) - timedelta(minutes=1)
-        for e in bundle.get("entry", []):
+        entries = list(bundle.get("entry", []))
+        while nxt := next((lk["url"] for lk in bundle.get("link", []) if lk["relation"] == "next"), None):
+            bundle = fhir._check(fhir.http.get(nxt))  # every page: the searches are paged
+            entries += bundle.get("entry", [])
+        for e in entries:
             t = e["resource"]
             if t["id"] != task_id:
                 continue

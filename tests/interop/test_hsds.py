@@ -4,6 +4,7 @@ HSDS examples come in."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 
 import pytest
@@ -120,3 +121,49 @@ def test_county_service_area_survives_import(db, world):
     new = db.scalar(select(Organization).where(Organization.name == "Copy of Rochester Housing Partners"))
     areas = db.scalars(select(ServiceArea).where(ServiceArea.organization_id == new.id)).all()
     assert [(a.state, a.county) for a in areas] == [("NY", "Monroe")]
+
+
+def test_datapackage_carries_every_hsds_field_rule_and_frictionless_holds_the_csv_to_them(db, world, tmp_path):
+    """The tabular export's own descriptor refuses what the HSDS schemas refuse: formats (uuid,
+    email, uri, date-time), required, unique and enums, checked by frictionless, not by us."""
+    frictionless = pytest.importorskip("frictionless")
+    hsds.write_export(db, world.users["cbo"], tmp_path)
+    folder = tmp_path / "tabular"
+    pkg = json.loads((folder / "datapackage.json").read_text())
+    rules = 0
+    for res in pkg["resources"]:
+        schema = json.loads((hsds.schema_dir() / f"{res['name']}.json").read_text())
+        fields = {f["name"]: f for f in res["schema"]["fields"]}
+        for name, prop in schema["properties"].items():
+            if prop.get("type") in ("array", "object") or "$ref" in prop:
+                continue
+            field, constraints = fields[name], fields[name].get("constraints", {})
+            if prop.get("format") in ("uuid", "email", "uri"):
+                assert field["format"] == prop["format"], (res["name"], name)
+                rules += 1
+            if prop.get("format") == "date-time" or prop.get("datapackage_type"):
+                assert field["type"] in ("datetime", "date", "time"), (res["name"], name)
+                rules += 1
+            if prop.get("enum"):
+                assert constraints["enum"] == prop["enum"], (res["name"], name)
+                rules += 1
+            if (prop.get("constraints") or {}).get("unique"):
+                assert constraints.get("unique") is True, (res["name"], name)
+                rules += 1
+            if name in schema.get("required", []):
+                assert constraints.get("required") is True, (res["name"], name)
+                rules += 1
+    assert rules >= 79
+    report = frictionless.Package(str(folder / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
+    services = (folder / "services.csv").read_text().splitlines()
+    header = services[0].split(",")
+    row = next(csv.reader([services[1]]))
+    row[header.index("status")] = "open"  # not in the HSDS enum
+    row[header.index("id")] = "not-a-uuid"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(row)
+    (folder / "services.csv").write_text("\n".join([services[0], buf.getvalue().rstrip("\n"), *services[2:]]) + "\n")
+    report = frictionless.Package(str(folder / "datapackage.json")).validate()
+    errors = {(e[1], e[2]) for e in report.flatten(["rowNumber", "fieldName", "type"])}
+    assert ("status", "constraint-error") in errors and ("id", "type-error") in errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import date
 
@@ -156,3 +157,101 @@ def test_only_plan_staff_import_their_roster(db, world):
     res = import_file(db, world.users["staff_b"], "member_eligibility", "b.csv", data)
     assert res.status == "accepted"
     assert db.scalar(select(Member.plan_id).where(Member.plan_member_id == "H00000000")) == world.plan_b.id
+
+
+# ---- what partners' files really look like -----------------------------------------------------
+
+
+def test_a_member_with_two_coverage_spans_has_two_rows(db, world):
+    from socialcare.members.models import EnrollmentSpan
+
+    rows = samples.member_rows(2, prefix="SPAN")
+    second = dict(rows[0], coverage_start="2025-07-01", coverage_end="")
+    rows[0]["coverage_end"] = "2025-03-31"
+    res = import_file(db, world.users["staff_a"], "member_eligibility", "spans.csv", samples.to_csv(rows + [second]))
+    assert res.status == "accepted", res.problems
+    assert res.rows_inserted == 2
+    member_id = db.scalar(select(Member.id).where(Member.plan_member_id == rows[0]["plan_member_id"]))
+    spans = db.execute(select(EnrollmentSpan.start_date, EnrollmentSpan.end_date)
+                       .where(EnrollmentSpan.member_id == member_id).order_by(EnrollmentSpan.start_date)).all()
+    assert [(str(s), str(e)) for s, e in spans] == [("2025-01-01", "2025-03-31"), ("2025-07-01", "None")]
+    # the spans must agree on who the member is
+    other = dict(second, coverage_start="2026-01-01", last_name="Somebody-Else")
+    res = import_file(db, world.users["staff_a"], "member_eligibility", "spans2.csv",
+                      samples.to_csv(rows + [second, other]))
+    assert [(p.row, p.field) for p in res.problems] == [(5, "last_name")]
+
+
+def test_header_and_row_problems_are_reported_together(db, world):
+    rows = samples.member_rows(3, prefix="HDR")
+    rows[1]["birth_date"] = "someday"
+    cols = [c for c in samples.MEMBER_ELIGIBILITY.column_names if c != "county"] + ["colour"]
+    for r in rows:
+        r.pop("county")
+        r["colour"] = "blue"
+    res = import_file(db, world.users["staff_a"], "member_eligibility", "hdr.csv", samples.to_csv(rows, cols))
+    assert ("colour", 1) in [(p.field, p.row) for p in res.problems]
+    assert ("birth_date", 3) in [(p.field, p.row) for p in res.problems]
+    # a missing required column, and a bad cell elsewhere: both named
+    cols = [c for c in samples.MEMBER_ELIGIBILITY.column_names if c != "sex"]
+    rows = samples.member_rows(2, prefix="HDR2")
+    rows[0]["zip"] = "ABCDE"
+    for r in rows:
+        r.pop("sex")
+    res = import_file(db, world.users["staff_a"], "member_eligibility", "hdr2.csv", samples.to_csv(rows, cols))
+    assert [(p.row, p.field) for p in res.problems] == [(1, "sex"), (2, "zip")]
+
+
+def test_a_file_not_in_utf8_still_names_its_bad_rows(db, world):
+    rows = samples.member_rows(2, prefix="ENC")
+    rows[0]["city"] = "Cañon"
+    rows[1]["zip"] = "1420"
+    res = import_file(db, world.users["staff_a"], "member_eligibility", "enc.csv",
+                      samples.to_csv(rows).decode().encode("cp1252"))
+    assert res.status == "rejected"
+    assert "UTF-8" in res.problems[0].message and (3, "zip") in [(p.row, p.field) for p in res.problems]
+
+
+def test_member_ids_are_normalised_and_checked(db, world):
+    rows = samples.member_rows(4, prefix="NRM")
+    rows[0]["plan_member_id"] = "\ufeffNRM00000000"
+    rows[1]["plan_member_id"] = "NRM 0000\u200b0001"
+    rows[2]["plan_member_id"] = "NRM\u00a000000002"
+    res = import_file(db, world.users["staff_a"], "member_eligibility", "nrm.csv", samples.to_csv(rows))
+    assert res.status == "accepted", res.problems
+    ids = set(db.scalars(select(Member.plan_member_id).where(Member.plan_member_id.like("NRM%"))))
+    assert ids == {f"NRM{i:08d}" for i in range(4)}
+    # the same member written two ways in one file is the same member twice
+    rows = samples.member_rows(2, prefix="DUP")
+    rows[1] = dict(rows[0], plan_member_id=" DUP 00000000\u200d")
+    res = import_file(db, world.users["staff_a"], "member_eligibility", "dup.csv", samples.to_csv(rows))
+    assert [(p.row, p.field) for p in res.problems] == [(3, "plan_member_id")]
+    rows = samples.member_rows(1, prefix="BAD")
+    rows[0]["plan_member_id"] = "BAD/0001;DROP"
+    res = import_file(db, world.users["staff_a"], "member_eligibility", "bad.csv", samples.to_csv(rows))
+    assert [(p.row, p.field) for p in res.problems] == [(2, "plan_member_id")]
+
+
+def test_a_short_row_is_refused(db, world):
+    data = samples.to_csv(samples.member_rows(2, prefix="SHORT")).decode().splitlines()
+    data[2] = ",".join(data[2].split(",")[:7])
+    res = import_file(db, world.users["staff_a"], "member_eligibility", "short.csv", ("\n".join(data) + "\n").encode())
+    assert res.status == "rejected"
+    assert any(p.row == 3 and "7 fields" in p.message and "20" in p.message for p in res.problems)
+
+
+def test_excel_formulas_are_reported_as_formulas(db, world):
+    from openpyxl import load_workbook
+
+    rows = samples.member_rows(2, prefix="FX")
+    wb = load_workbook(io.BytesIO(samples.to_xlsx(rows)))
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    ws.cell(row=2, column=header.index("risk_score") + 1, value="=1+0.25")  # optional cell
+    ws.cell(row=3, column=header.index("last_name") + 1, value='=UPPER("rivera")')  # required cell
+    buf = io.BytesIO()
+    wb.save(buf)
+    res = import_file(db, world.users["staff_a"], "member_eligibility", "fx.xlsx", buf.getvalue())
+    formulas = [(p.row, p.field) for p in res.problems if "formula" in p.message]
+    assert formulas == [(2, "risk_score"), (3, "last_name")]
+    assert not any(p.message == "required value is empty" for p in res.problems)

@@ -32,6 +32,7 @@ PUBLIC_ROUTES = {
     ("GET", "/docs"),
     ("GET", "/openapi.json"),
     ("POST", "/api/v1/tokens"),
+    ("GET", "/fhir/metadata"),  # FHIR: a client reads the CapabilityStatement before it has a token
 }
 
 
@@ -93,7 +94,7 @@ def test_every_route_declares_its_authentication(method, path, dependant, is_api
         "ApiPrincipal/require_api (API), or mark it public (and list it in PUBLIC_ROUTES)"
     )
     assert kind != "public", f"{method} {path} is marked public but not listed in PUBLIC_ROUTES"
-    if path.startswith(("/api/", "/fhir/")):  # /fhir: the FHIR API (interop), bearer tokens like /api/v1
+    if path.startswith(("/api/", "/fhir/")) or path == "/fhir":  # /fhir: the FHIR API, bearer tokens
         assert kind == "api", f"{method} {path} is an API route but authenticates with the session cookie"
     else:
         assert kind == "page", f"{method} {path} is a page but authenticates with a bearer token"
@@ -119,7 +120,7 @@ def test_anonymous_requests_are_refused(client, method, path, dependant, is_api_
         return
     token = csrf_token(client)  # a valid CSRF token, so only authentication is under test
     r = client.request(method, _concrete(path), headers={"X-CSRF-Token": token}, follow_redirects=False)
-    if path.startswith("/fhir/"):  # FHIR errors are OperationOutcomes
+    if path.startswith("/fhir/") or path == "/fhir":  # FHIR errors are OperationOutcomes
         assert r.status_code == 401, f"{method} {path} answered {r.status_code} to an anonymous call"
         assert r.json()["resourceType"] == "OperationOutcome"
         assert r.headers.get("www-authenticate") == "Bearer"
@@ -134,7 +135,7 @@ def test_anonymous_requests_are_refused(client, method, path, dependant, is_api_
 
 @pytest.mark.parametrize("method,path,dependant,is_api_route", ROUTES, ids=[f"{m} {p}" for m, p, _, _ in ROUTES])
 def test_a_bad_bearer_token_is_refused(client, method, path, dependant, is_api_route):
-    if not path.startswith(("/api/", "/fhir/")) or (method, path) in PUBLIC_ROUTES:
+    if not (path.startswith(("/api/", "/fhir/")) or path == "/fhir") or (method, path) in PUBLIC_ROUTES:
         return
     r = client.request(method, _concrete(path), headers={"Authorization": "Bearer sc_forged"})
     assert r.status_code == 401

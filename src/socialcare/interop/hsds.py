@@ -363,24 +363,52 @@ def validate_tabular(tables: dict[str, list[dict]]) -> list[Problem]:
     return validate(tables, "compiled/tabular.json", where="datapackage")
 
 
-def _field_type(prop: dict) -> str:
-    return {"number": "number", "integer": "integer", "boolean": "boolean"}.get(prop.get("type", ""), "string")
+STRING_FORMATS = ("email", "uri", "uuid")  # Table Schema string formats the HSDS schemas use
+
+
+def field_descriptor(name: str, prop: dict, required: Iterable[str]) -> dict:
+    """One Table Schema field with every rule the HSDS schema gives it: type (date, datetime and
+    time from ``datapackage_type``/``format``), string format, required, unique, enum and bounds."""
+    ftype = prop.get("datapackage_type") or {"number": "number", "integer": "integer", "boolean": "boolean"}.get(
+        prop.get("type", ""), "string")
+    if prop.get("format") == "date-time":
+        ftype = "datetime"
+    field = {"name": name, "type": ftype}
+    if prop.get("title"):
+        field["title"] = prop["title"]
+    if prop.get("description"):
+        field["description"] = prop["description"]
+    if ftype == "string" and prop.get("format") in STRING_FORMATS:
+        field["format"] = prop["format"]
+    constraints: dict = {}
+    if name in required:
+        constraints["required"] = True
+    if (prop.get("constraints") or {}).get("unique"):
+        constraints["unique"] = True
+    if prop.get("enum"):
+        constraints["enum"] = list(prop["enum"])
+    for k in ("minimum", "maximum", "minLength", "maxLength", "pattern"):
+        if k in prop:
+            constraints[k] = prop[k]
+    if constraints:
+        field["constraints"] = constraints
+    return field
 
 
 def datapackage(tables: dict[str, list[dict]]) -> dict:
-    """A Frictionless datapackage descriptor whose table schemas come from the HSDS schemas."""
+    """A Frictionless datapackage descriptor whose table schemas carry every field rule of the HSDS
+    schemas, so a frictionless validator refuses what the HSDS schemas refuse."""
     sd = schema_dir()
     resources = []
     for name, path in TABLES.items():
         schema = json.loads((sd / f"{name}.json").read_text())
-        fields = [
-            {"name": k, "type": _field_type(v), **({"format": v["format"]} if v.get("format") in ("email", "uri") else {})}
-            for k, v in schema["properties"].items() if v.get("type") not in ("array", "object") and "$ref" not in v
-        ]
+        required = set(schema.get("required") or [])
+        fields = [field_descriptor(k, v, required) for k, v in schema["properties"].items()
+                  if v.get("type") not in ("array", "object") and "$ref" not in v]
         resources.append({
             "name": name, "path": path, "profile": "tabular-data-resource", "format": "csv",
             "mediatype": "text/csv", "encoding": "utf-8",
-            "schema": {"fields": fields, "primaryKey": "id"},
+            "schema": {"fields": fields, "primaryKey": ["id"], "missingValues": [""]},
         })
     return {"name": "socialcare-directory", "title": "socialcare resource directory (HSDS 3.0)",
             "profile": "tabular-data-package", "version": HSDS_VERSION, "resources": resources}

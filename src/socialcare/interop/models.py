@@ -105,3 +105,31 @@ class FhirOutbound(IdMixin, Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FhirSearchToken(IdMixin, Base):
+    """The searchable tokens of a kept FHIR resource (identifier, status, code, and the references a
+    Task search names: focus, owner, requester), written with each version, so a search by any of
+    them is an indexed SQL query on both databases rather than a scan of JSON."""
+
+    __tablename__ = "fhir_search_token"
+    __table_args__ = (Index("ix_fhir_search_token_lookup", "name", "value"),)
+
+    resource_id: Mapped[int] = mapped_column(ForeignKey("fhir_resource.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    system: Mapped[str | None] = mapped_column(String(300))
+    value: Mapped[str] = mapped_column(String(300))
+
+
+class FhirResourceVersion(IdMixin, Base):
+    """Each version of a resource as it was served right after a FHIR write, for vread
+    (GET [type]/[id]/_history/[vid])."""
+
+    __tablename__ = "fhir_resource_version"
+    __table_args__ = (UniqueConstraint("resource_type", "fhir_id", "version_id"),)
+
+    resource_type: Mapped[str] = mapped_column(String(40))
+    fhir_id: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[int] = mapped_column(Integer)
+    last_updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body: Mapped[dict] = mapped_column(JSON)

@@ -1,6 +1,6 @@
 """Interop pages: the organization's file imports (upload a partner file, see every past import
 with its problems), and the FHIR API at /fhir (included here because pages routers are mounted at
-the site root, while api.py routers go under /api/v1)."""
+the site root, while api.py routers go under /api/v1; ``SCHEMA_ROUTERS`` puts it in /openapi.json)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from socialcare.web.nav import NavItem
 from socialcare.web.templating import render
 
 router = APIRouter(tags=["interop"])
-router.include_router(fhir_router)
 router.include_router(fhir_pages_router)
+# the FHIR API is an API: mounted at the root beside these pages, and documented in /openapi.json
+SCHEMA_ROUTERS = [fhir_router]
 
 NAV = [NavItem(label="Exchange", href="/exchange", permission="exchange:import", order=80)]
 
@@ -33,11 +34,11 @@ def exchange_page(request: Request, db: DbSession, principal: Principal = Import
 
 
 @router.post("/exchange/import", dependencies=[Depends(csrf_protect)])
-async def exchange_import(request: Request, db: DbSession, principal: Principal = Importer,
-                          layout: str = Form(...), file: UploadFile = File(...)):
+def exchange_import(request: Request, db: DbSession, principal: Principal = Importer,
+                    layout: str = Form(...), file: UploadFile = File(...)):
     from dataclasses import replace
 
-    data = await file.read()
+    data = file.file.read()  # a plain def: this runs in the thread pool, with the database work
     result = import_file(db, replace(principal, via="web"), layout, file.filename or "upload.csv", data, via="web")
     return render(request, "interop/exchange.html", {
         "imports": recent_imports(db, principal), "layouts": [lay for lay in LAYOUTS.values() if lay.importable],

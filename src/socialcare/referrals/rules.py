@@ -338,9 +338,10 @@ def actions_toward(snap: Snapshot, to_status: str, business: str | None, sides: 
     cur = snap.status
     done = snap.milestones
     if to_status == cur:
-        return [STEP_ACTIONS[business]] if business in STEP_ACTIONS and business != snap.business_status else []
+        return _steps_to(business, done) if business in STEP_ACTIONS and business != snap.business_status else []
     if to_status == Status.ACCEPTED:
-        return ["accept"]
+        # "accepted" with a business step sent together (e.g. contacted): both, in one update
+        return ["accept", *(_steps_to(business, done) if business in STEP_ACTIONS else [])]
     if to_status == Status.REJECTED:
         return ["reject"]
     if to_status == Status.CANCELLED:
@@ -348,7 +349,7 @@ def actions_toward(snap: Snapshot, to_status: str, business: str | None, sides: 
     if to_status == Status.ENTERED_IN_ERROR:
         return ["entered_in_error"]
     if to_status == Status.ON_HOLD:
-        return ["hold"]
+        return ["hold", *(_steps_to(business, done) if business in STEP_ACTIONS else [])]
     if to_status == Status.FAILED:
         return {"declined": ["decline"], "unable-to-contact": ["unable_to_contact"]}.get(business or "", ["fail"])
     if to_status == Status.REQUESTED and cur == Status.DRAFT:
@@ -364,6 +365,14 @@ def actions_toward(snap: Snapshot, to_status: str, business: str | None, sides: 
     if to_status == Status.COMPLETED:
         steps.append("close_unresolved" if business == "need-not-resolved" else "resolve")
     return steps
+
+
+def _steps_to(business: str, done: frozenset[str]) -> list[str]:
+    """The business steps that record ``business`` (outreach, contacted, enrolled), with the ones it
+    needs first (enrolled needs contact) when they are not recorded yet."""
+    if business == "enrolled":
+        return [*(["contacted"] if "contacted_at" not in done else []), "enroll"]
+    return [STEP_ACTIONS[business]]
 
 
 MILESTONE_LABELS = {

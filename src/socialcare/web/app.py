@@ -118,6 +118,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     page_modules = domain_modules("pages")
     for module in page_modules:
         app.include_router(module.router, include_in_schema=False)
+        for extra in getattr(module, "SCHEMA_ROUTERS", ()):  # root-mounted APIs (/fhir), documented
+            app.include_router(extra)
 
     app.state.nav = collect_nav(page_modules)
     app.state.home_card_providers = [m.home_cards for m in page_modules if hasattr(m, "home_cards")]

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from socialcare.core.clock import as_utc, utcnow
+from socialcare.core.clock import as_utc, parse_instant, utcnow  # noqa: F401 (parse_instant: re-exported)
 from socialcare.core.errors import InvalidInput, Problem, SocialcareError, Unauthorized
 
 FHIR_JSON = "application/fhir+json"
@@ -41,8 +41,8 @@ class FhirError(SocialcareError):
         self.code = code
 
 
-ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict",
-               412: "conflict", 422: "processing"}
+ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
+               409: "conflict", 412: "conflict", 415: "not-supported", 422: "processing"}
 
 
 def outcome(issues: list[dict]) -> dict:
@@ -81,6 +81,25 @@ def error_response(exc: Exception) -> Response:
     raise exc
 
 
+XML = ("xml",)
+
+
+def negotiate(request: Request) -> None:
+    """FHIR JSON only: an XML body is 415, a client that accepts only XML is 406."""
+    ctype = request.headers.get("content-type", "").lower()
+    if request.method in ("POST", "PUT", "PATCH") and ctype and "json" not in ctype:
+        raise FhirError(f"Content-Type {ctype} is not supported: send {FHIR_JSON}.", status_code=415,
+                        code="not-supported")
+    accept = request.headers.get("accept", "").lower()
+    if accept and not any(t in accept for t in ("json", "*/*", "application/*")):
+        raise FhirError(f"This server answers {FHIR_JSON} only (Accept: {accept}).", status_code=406,
+                        code="not-supported")
+    fmt = request.query_params.get("_format", "").lower()
+    if fmt and "json" not in fmt:
+        raise FhirError(f"_format={fmt} is not supported: this server answers {FHIR_JSON}.", status_code=406,
+                        code="not-supported")
+
+
 class FhirRoute(APIRoute):
     """Route class for /fhir: user-facing errors become OperationOutcomes."""
 
@@ -89,6 +108,7 @@ class FhirRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             try:
+                negotiate(request)
                 return await original(request)
             except (SocialcareError, RequestValidationError) as exc:
                 return error_response(exc)
@@ -120,12 +140,18 @@ def parse(body: object, expected: str | None = None):
         cls = get_fhir_model_class(rtype)
     except (KeyError, ValueError):
         raise FhirError(f"Unknown resource type '{rtype}'.", expression="resourceType") from None
+    from socialcare.interop.fhir.bindings import check
+
     try:
-        return cls.model_validate(body)
+        model = cls.model_validate(body)
     except ValidationError as exc:
         problems = [Problem(err["msg"][:300], field=_expression(rtype, err.get("loc", ())))
                     for err in exc.errors()]
-        raise InvalidInput(f"The {rtype} is not valid FHIR R4.", problems) from None
+        raise InvalidInput(f"The {rtype} is not valid FHIR R4.", problems + check(body)) from None
+    problems = check(body)
+    if problems:
+        raise InvalidInput(f"The {rtype} is not valid FHIR R4 (required bindings).", problems)
+    return model
 
 
 def to_json(model_or_dict) -> dict:
@@ -145,14 +171,6 @@ def instant(dt: datetime | None) -> str | None:
     return as_utc(dt).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def parse_instant(value: str) -> datetime:
-    v = value.strip()
-    if len(v) == 10:
-        v += "T00:00:00+00:00"
-    v = v.replace("Z", "+00:00")
-    return as_utc(datetime.fromisoformat(v))
-
-
 def ref_parts(reference: str | None) -> tuple[str | None, str | None]:
     """("Task", "12") from "Task/12", "https://x/fhir/Task/12" or "Task/12/_history/3"."""
     if not reference:
@@ -161,18 +179,6 @@ def ref_parts(reference: str | None) -> tuple[str | None, str | None]:
     if len(parts) < 2:
         return None, None
     return parts[-2], parts[-1]
-
-
-def bundle(entries: list[dict], request: Request, total: int, includes: list[dict] | None = None) -> dict:
-    base = str(request.base_url).rstrip("/") + "/fhir"
-    out = [{"fullUrl": f"{base}/{e['resourceType']}/{e['id']}", "resource": e, "search": {"mode": "match"}}
-           for e in entries]
-    out += [{"fullUrl": f"{base}/{e['resourceType']}/{e['id']}", "resource": e, "search": {"mode": "include"}}
-            for e in includes or []]
-    # meta.lastUpdated is when the search ran: a poller's next _lastUpdated=gt... starts there
-    b = {"resourceType": "Bundle", "type": "searchset", "total": total, "meta": {"lastUpdated": instant(utcnow())},
-         "link": [{"relation": "self", "url": str(request.url)}], "entry": out}
-    return to_json(b)
 
 
 def with_meta(resource: dict, version: int, last_updated: datetime | None, profile: str | None = None) -> dict:

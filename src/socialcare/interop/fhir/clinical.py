@@ -9,7 +9,7 @@ Organization as recipient (provision.actor) records the member's consent to shar
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialcare.core.errors import InvalidInput
@@ -18,13 +18,10 @@ from socialcare.interop.fhir import referrals as fref
 from socialcare.interop.fhir.base import FhirError, new_id, parse, ref_parts, to_json, with_meta
 from socialcare.interop.fhir.directory import member_for_reference, visible_member
 from socialcare.interop.models import FhirResource
-from socialcare.members.models import Member, MemberCondition
+from socialcare.members.models import MemberCondition
 from socialcare.referrals import service as referrals
-from socialcare.referrals.models import Referral
-from socialcare.referrals.repository import referral_visibility
 from socialcare.security import audit
 from socialcare.security.principal import Principal
-from socialcare.security.sharing import member_visibility
 
 CLINICAL = ("Consent", "Condition", "Observation", "QuestionnaireResponse", "Goal", "Procedure")
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -112,43 +109,3 @@ def read(session: Session, principal: Principal, rtype: str, fid: str) -> dict:
         raise FhirError(f"{rtype}/{fid} is not on this server.", status_code=404, code="not-found")
     visible_member(session, principal, rec.member_id, "member.read")
     return with_meta(dict(rec.body), rec.version_id, rec.last_updated)
-
-
-def search(session: Session, principal: Principal, rtype: str, patient: str | None, limit: int) -> tuple[list[dict], int]:
-    stmt = select(FhirResource).where(
-        FhirResource.resource_type == rtype,
-        FhirResource.member_id.in_(select(Member.id).where(member_visibility(principal))),
-    )
-    if rtype == "Task":  # Tasks for Patient; referral Tasks are searched as referrals
-        stmt = stmt.where(FhirResource.local_type == "patient-task")
-    if patient:
-        mid = store.local_for_param(session, "Patient", patient, "member")
-        stmt = stmt.where(FhirResource.member_id == mid)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(session.scalars(stmt.order_by(FhirResource.id).limit(limit)))
-    out = [with_meta(dict(r.body), r.version_id, r.last_updated) for r in rows]
-    member_ids = {r.member_id for r in rows}
-    if rtype == "Procedure":  # plus the resulting activities of completed referrals
-        derived, count = _derived_procedures(session, principal, mid if patient else None, limit - len(out))
-        total += count
-        out += [p for _, p in derived]
-        member_ids |= {m for m, _ in derived}
-    audit.record_member_reads(session, principal, sorted(member_ids), action="member.read")
-    return out, total
-
-
-def _derived_procedures(session: Session, principal: Principal, member_id: int | None,
-                        limit: int) -> tuple[list, int]:
-    """[(member id, Procedure)] of the completed referrals the principal sees, about members it may
-    see (at most ``limit``), and how many there are in all."""
-    stmt = select(Referral).where(
-        Referral.status == "completed", referral_visibility(principal),
-        Referral.member_id.in_(select(Member.id).where(member_visibility(principal))),
-    )
-    if member_id is not None:
-        stmt = stmt.where(Referral.member_id == member_id)
-    count = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    if limit <= 0:
-        return [], count
-    return [(r.member_id, fref.procedure_to_fhir(session, r))
-            for r in session.scalars(stmt.order_by(Referral.id).limit(limit))], count

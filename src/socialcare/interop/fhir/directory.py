@@ -104,6 +104,7 @@ def organization_from_fhir(session: Session, principal: Principal, body: dict, f
         city=addr.city if addr else None, state=addr.state if addr and addr.state and len(addr.state) == 2 else None,
         postal_code=(addr.postalCode[:10] if addr and addr.postalCode else None),
     )
+    existed = org is not None
     if org is None:
         org = Organization(kind=kind or OrgKind.CBO.value, description="", **values)
         session.add(org)
@@ -115,9 +116,9 @@ def organization_from_fhir(session: Session, principal: Principal, body: dict, f
             org.kind = kind
     session.flush()
     fid = fid or str(org.id)
-    if fid != str(org.id):
-        store.save(session, "Organization", fid, dict(body, id=fid), organization_id=org.id,
-                   local_type="organization", local_id=org.id)
+    # kept (with a new version) on every write, also under our own id: versionId, ETag and vread
+    store.save(session, "Organization", fid, dict(body, id=fid), organization_id=org.id,
+               local_type="organization", local_id=org.id, served_before=existed)
     audit.record(session, principal, "fhir.organization.write", object_type="organization", object_id=org.id)
     return org
 
@@ -262,6 +263,7 @@ def patient_from_fhir(session: Session, principal: Principal, body: dict, fid: s
         state=addr.state if addr and addr.state and len(addr.state) == 2 else None,
         zip=(addr.postalCode[:5] if addr and addr.postalCode else None), phone=(phone or None) and phone[:30],
     )
+    existed = member is not None
     if member is None:
         member = Member(plan_id=principal.org_id, plan_member_id=pmid[:40], product_line=product_line,
                         preferred_language="en", **values)
@@ -272,9 +274,8 @@ def patient_from_fhir(session: Session, principal: Principal, body: dict, fid: s
                 setattr(member, k, v)
     session.flush()
     fid = fid or str(member.id)
-    if fid != str(member.id):
-        store.save(session, "Patient", fid, dict(body, id=fid), member_id=member.id, local_type="member",
-                   local_id=member.id)
+    store.save(session, "Patient", fid, dict(body, id=fid), member_id=member.id, local_type="member",
+               local_id=member.id, served_before=existed)
     audit.record(session, principal, "fhir.patient.write", object_type="member", object_id=member.id,
                  member_id=member.id)
     return member

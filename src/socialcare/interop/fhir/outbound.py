@@ -27,6 +27,7 @@ per pushed row, so a slow partner server never holds a long transaction open.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -49,6 +50,8 @@ from socialcare.referrals import rules
 from socialcare.referrals.models import Referral
 from socialcare.security import audit
 from socialcare.security.principal import Principal, system_principal
+
+log = logging.getLogger(__name__)
 
 MODES = ("direct", "light")
 # what the requester tells the partner; every other status is the partner's to set, and comes back by poll
@@ -180,6 +183,23 @@ def due(session: Session, now: datetime, limit: int = 200, *, endpoint_id: int |
     return list(session.scalars(stmt.order_by(FhirOutbound.id).limit(limit)))
 
 
+def retry_after(response: httpx.Response, now: datetime) -> timedelta | None:
+    """The wait a partner asks for (``Retry-After``: seconds or an HTTP date), at most BACKOFF_CAP."""
+    value = (response.headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        wait = timedelta(seconds=int(value))
+    else:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            wait = as_utc(parsedate_to_datetime(value)) - now
+        except (TypeError, ValueError):
+            return None
+    return max(timedelta(0), min(wait, BACKOFF_CAP))
+
+
 def _diagnostics(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -206,9 +226,11 @@ def push(session: Session, item: FhirOutbound, client: httpx.Client, now: dateti
     if ep.bearer_token:
         headers["Authorization"] = f"Bearer {ep.bearer_token}"
     item.attempts += 1
+    asked = None  # the wait the partner asks for (Retry-After), if it says
     try:
+        # a 307/308 (the partner moved its server) is followed with the same PUT and body
         response = client.put(f"{ep.base_url}/{item.resource_type}/{item.fhir_id}", json=item.body,
-                              headers=headers)
+                              headers=headers, follow_redirects=True)
     except httpx.HTTPError as exc:
         item.http_status, error, retry = None, f"{type(exc).__name__}: {exc}"[:2000], True
     else:
@@ -222,9 +244,10 @@ def push(session: Session, item: FhirOutbound, client: httpx.Client, now: dateti
             return item.status
         error = f"HTTP {response.status_code}: {_diagnostics(response)}"
         retry = response.status_code >= 500 or response.status_code in RETRYABLE
+        asked = retry_after(response, now) if retry else None
     item.last_error = error
     if retry and item.attempts < MAX_ATTEMPTS:
-        item.next_attempt_at = now + backoff(item.attempts)
+        item.next_attempt_at = now + (asked if asked is not None else backoff(item.attempts))
     else:
         item.status = "failed"
         audit.record(session, None, "exchange.fhir.push.failed", object_type="referral", object_id=item.referral_id,
@@ -271,6 +294,19 @@ def _localize(task: dict, base: str) -> dict:
     return task
 
 
+def _task_json(response: httpx.Response) -> dict | str:
+    """The Task a partner answered, or why its answer is not one (not JSON, an array, another type)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f"the answer is not JSON ({response.headers.get('content-type', 'no content type')}): {response.text[:200]!r}"
+    if not isinstance(body, dict):
+        return f"the answer is a JSON {type(body).__name__}, not a Task"
+    if body.get("resourceType") != "Task":
+        return f"the answer is a {body.get('resourceType') or 'JSON object without resourceType'}, not a Task"
+    return body
+
+
 @dataclass
 class PollResult:
     endpoint_id: int
@@ -297,15 +333,24 @@ def poll(session: Session, ep: FhirEndpoint, client: httpx.Client, now: datetime
     for ref in open_refs:
         url = f"{ep.base_url}/Task/{remote_task_id(ref.id)}"
         try:
-            response = client.get(url, headers=headers)
+            response = client.get(url, headers=headers, follow_redirects=True)
         except httpx.HTTPError as exc:
             result.errors.append(f"referral {ref.id}: {type(exc).__name__}: {exc}")
             continue
         if not response.is_success:
             result.errors.append(f"referral {ref.id}: GET {url}: HTTP {response.status_code}: {_diagnostics(response)}")
+            wait = retry_after(response, now) if response.status_code in (429, 503) else None
+            if wait is not None:  # the partner asks us to come back later: stop this pass, poll again then
+                ep.last_polled_at = now + wait
+                ep.last_poll_error = "\n".join(result.errors)[:4000]
+                session.flush()
+                return result
+            continue
+        remote = _task_json(response)
+        if isinstance(remote, str):
+            result.errors.append(f"referral {ref.id}: GET {url}: {remote}")
             continue
         result.read += 1
-        remote = response.json()
         business = next((c.get("code") for c in (remote.get("businessStatus") or {}).get("coding", [])
                          if c.get("system") == rules.BUSINESS_STATUS_SYSTEM), None)
         if remote.get("status") == ref.status and (business is None or business == ref.business_status):
@@ -367,11 +412,20 @@ def sync(client: httpx.Client, *, poll_every: timedelta = timedelta(minutes=15),
     with unit_of_work() as session:
         due_eps = [ep.id for ep in endpoints(session) if ep.mode == "direct" and ep.base_url and (
             ep.last_polled_at is None or as_utc(ep.last_polled_at) <= now - poll_every)]
-    for ep_id in due_eps:
-        with unit_of_work() as session:
-            ep = session.get(FhirEndpoint, ep_id)
-            if ep is not None:
-                report.polled.append(poll(session, ep, client, now))
+    for ep_id in due_eps:  # each partner in its own transaction: one partner's trouble stays its own
+        try:
+            with unit_of_work() as session:
+                ep = session.get(FhirEndpoint, ep_id)
+                if ep is not None:
+                    report.polled.append(poll(session, ep, client, now))
+        except Exception as exc:  # noqa: BLE001 - whatever one partner's server does, the others are polled
+            log.exception("polling FHIR endpoint %s failed", ep_id)
+            message = f"the poll failed: {type(exc).__name__}: {exc}"[:4000]
+            report.polled.append(PollResult(ep_id, errors=[message]))
+            with unit_of_work() as session:
+                ep = session.get(FhirEndpoint, ep_id)
+                if ep is not None:
+                    ep.last_polled_at, ep.last_poll_error = now, message
     return report
 
 

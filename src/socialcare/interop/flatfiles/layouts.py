@@ -29,7 +29,7 @@ RACE_CODES = ("american_indian_or_alaska_native", "asian", "black_or_african_ame
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # text, date, code, zip, state, npi, phone, decimal, int, language
+    kind: str  # text, id, date, code, zip, state, npi, phone, decimal, int, language
     required: bool = False
     max_len: int | None = None
     values: tuple[str, ...] | None = None  # allowed codes (kind "code"), compared lower-case
@@ -65,9 +65,10 @@ MEMBER_ELIGIBILITY = Layout(
         "updated; a new one is added; a coverage span with a new start date is added to the member's "
         "enrollment history, one with a known start date has its end date updated."
     ),
-    key=("plan_member_id",),
+    key=("plan_member_id", "coverage_start"),  # a row per coverage span: a member may have several
     columns=(
-        Column("plan_member_id", "text", True, 40, description="The plan's member id", example="M0012345"),
+        Column("plan_member_id", "id", True, 40, description="The plan's member id (spaces and invisible "
+               "characters are removed; letters, digits, - _ . remain)", example="M0012345"),
         Column("first_name", "text", True, 100, example="Ana"),
         Column("last_name", "text", True, 100, example="Rivera"),
         Column("birth_date", "date", True, description="YYYY-MM-DD (or MM/DD/YYYY)", example="1970-05-17"),
@@ -105,7 +106,7 @@ REFERRAL_STATUS = Layout(
     # importer, which compares the parsed values (empty cells included)
     columns=(
         Column("referral_id", "int", True, description="socialcare referral number", example="1042"),
-        Column("plan_member_id", "text", True, 40, description="checked against the referral's member",
+        Column("plan_member_id", "id", True, 40, description="checked against the referral's member",
                example="M0012345"),
         Column("status", "code", True, values=("accepted", "rejected", "in-progress", "on-hold", "completed",
                                                "failed", "cancelled"), example="accepted"),
@@ -135,7 +136,7 @@ SERVICE_RECORD = Layout(
     # the parsed values (S5170-U6 = s5170:u6, 2025-03-07 = 03/07/2025)
     columns=(
         Column("referral_id", "int", True, description="the referral the service answers", example="1042"),
-        Column("plan_member_id", "text", True, 40, description="checked against the referral's member",
+        Column("plan_member_id", "id", True, 40, description="checked against the referral's member",
                example="M0012345"),
         Column("service_date", "date", True, description="not in the future, at most three years ago",
                example="2025-03-07"),

@@ -36,6 +36,16 @@ def prepare(session: Session, principal: Principal, parsed: dict, file: str) -> 
     birth = parsed["birth_date"]
     problems += row_problem(birth.notna() & (birth > pd.Timestamp(date.today())), "birth_date",
                             "birth date is in the future", file)
+    # a member's coverage spans are several rows: they must agree on who the member is
+    pmid = parsed["plan_member_id"]
+    repeated = pd.DataFrame({"m": pmid, "s": start.astype(str)}).duplicated(keep="first")  # refused already
+    for col in ("first_name", "last_name", "birth_date", "sex"):
+        readable = parsed[col].notna()  # an unreadable cell is reported by its own check
+        values = parsed[col].astype(str).where(readable)
+        first = values.groupby(pmid).transform("first")
+        problems += row_problem((pmid != "") & readable & ~repeated & (values != first), col,
+                                f"differs from this member's first row ({col} must be the same on each "
+                                "coverage span)", file)
     risk = parsed["risk_score"]
     big = risk.str.match(r"^-?\d+(\.\d+)?$") & (pd.to_numeric(risk, errors="coerce").abs() >= 1000)
     problems += row_problem(big, "risk_score", "risk score must be below 1000", file)
@@ -64,6 +74,8 @@ def apply(session: Session, principal: Principal, parsed: dict) -> tuple[int, in
         "risk_score": [Decimal(v) if v else None for v in parsed["risk_score"].tolist()],
     }
     rows = [dict(zip(cols, vals, strict=True)) for vals in zip(*cols.values(), strict=True)]
+    # one member per plan member id (a member with several coverage spans has several rows): the last wins
+    rows = list({r["plan_member_id"]: r for r in rows}.values())
     existing = dict(session.execute(
         select(Member.plan_member_id, Member.id).where(Member.plan_id == plan_id)
     ).all())
@@ -83,7 +95,7 @@ def apply(session: Session, principal: Principal, parsed: dict) -> tuple[int, in
     starts, ends = _dates(parsed["coverage_start"]), _dates(parsed["coverage_end"])
     member_ids = [existing[pmid] for pmid in cols["plan_member_id"]]
     known_spans = {}
-    if upd_rows:
+    if upd_rows:  # spans of members already on the roster (a new member's spans are all new)
         known_spans = {
             (mid, start): sid for sid, mid, start in session.execute(
                 select(EnrollmentSpan.id, EnrollmentSpan.member_id, EnrollmentSpan.start_date)

@@ -41,9 +41,38 @@ def _cell(v) -> str:
     return str(v)
 
 
+# characters that never belong in a cell a person typed: zero-width spaces and joiners, word joiner,
+# the byte-order mark (a BOM pasted mid-file, or before the first cell of an Excel sheet)
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def _formulas(data: bytes, header: list[str], file_name: str) -> list[tuple[int, int, str, Problem]]:
+    """Every cell of the first sheet that holds a formula: the file must carry values (a formula's
+    value is whatever Excel last computed, or nothing when no Excel ever computed it)."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    out = []
+    for r, row in enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1):
+        for c, v in enumerate(row):
+            if isinstance(v, str) and v.startswith("="):
+                name = header[c].strip().lower() if c < len(header) else get_column_letter(c + 1)
+                out.append((r, c, v, Problem(f"cell {get_column_letter(c + 1)}{r} holds a formula ({v[:60]}), not "
+                                             "a value: paste the values", field=name or None, row=r,
+                                             file=file_name)))
+    wb.close()
+    return out
+
+
 def read_table(file_name: str, data: bytes) -> pd.DataFrame:
-    """All cells as stripped strings ('' for empty), columns named as in the header (lower-cased)."""
+    """All cells as stripped strings ('' for empty), columns named as in the header (lower-cased).
+
+    Problems that still let the rows be read (not UTF-8, a row with more or fewer fields than the
+    header, a formula) are in ``df.attrs["problems"]``, so they are reported together with every row
+    problem; FileUnreadable is for a file with no table at all."""
     name = file_name.lower()
+    problems: list[Problem] = []
     if name.endswith((".xlsx", ".xlsm")):
         from openpyxl import load_workbook
 
@@ -59,27 +88,46 @@ def read_table(file_name: str, data: bytes) -> pd.DataFrame:
         if not rows:
             raise FileUnreadable("the first sheet is empty")
         header, body = rows[0], rows[1:]
-        width = len(header)
-        body = [(r + [""] * width)[:width] for r in body]
-        df = pd.DataFrame(body, columns=[h.strip().lower() for h in header], dtype=object)
+        for r, c, text, problem in _formulas(data, header, file_name):
+            problems.append(problem)
+            if r >= 2 and c < len(body[r - 2]):
+                body[r - 2][c] = text  # the formula, not an empty cell: it is reported as what it is
     else:
         try:
             text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise FileUnreadable("not UTF-8 text: save the CSV as UTF-8") from None
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(f"not UTF-8 text (byte {exc.start}): save the CSV as UTF-8; the rows were "
+                                    "read as Windows-1252 to check them", file=file_name))
+            text = data.decode("cp1252", errors="replace")
         try:
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
-                             skipinitialspace=False, on_bad_lines="error", engine="c")
-        except pd.errors.EmptyDataError:
-            raise FileUnreadable("the file is empty") from None
-        except (pd.errors.ParserError, csv.Error) as exc:
+            rows = [r for r in csv.reader(io.StringIO(text, newline=""), strict=True) if r]
+        except csv.Error as exc:
             raise FileUnreadable(f"not a valid CSV: {str(exc).strip()[:200]}") from None
-        df.columns = [str(c).strip().lower() for c in df.columns]
-    if len(df) > MAX_ROWS:
+        if not rows:
+            raise FileUnreadable("the file is empty")
+        header, body = rows[0], rows[1:]
+        for n, r in enumerate(body, start=2):
+            if len(r) != len(header) and any(c.strip() for c in r):
+                problems.append(Problem(f"this row has {len(r)} fields, the header has {len(header)}", row=n,
+                                        file=file_name))
+    width = len(header)
+    body = [(r + [""] * width)[:width] for r in body]
+    if len(body) > MAX_ROWS:
         raise FileUnreadable(f"more than {MAX_ROWS:,} rows; split the file")
-    for c in df.columns:
-        df[c] = df[c].astype(str).str.strip()
+    df = pd.DataFrame(body, columns=[h.translate(INVISIBLE).strip().lower() for h in header], dtype=object)
+    for c in df.columns.unique():
+        col = df[c]
+        if isinstance(col, pd.DataFrame):  # a repeated header (reported by header_problems)
+            continue
+        df[c] = col.astype(str).str.translate(INVISIBLE).str.strip()
+    df.attrs["problems"] = problems
     return df
+
+
+def normalize_identifier(s: pd.Series) -> pd.Series:
+    """Identifiers as a person means them: Unicode NFKC (full-width digits, odd dashes), no
+    whitespace inside (pasted spaces, non-breaking spaces) and no invisible characters."""
+    return s.str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.translate(INVISIBLE)
 
 
 def header_problems(df: pd.DataFrame, lay: Layout, file: str) -> list[Problem]:
@@ -105,6 +153,7 @@ STATE_RE = r"^[A-Za-z]{2}$"
 LANG_RE = r"^[A-Za-z]{2}$"
 DECIMAL_RE = r"^-?\d+(\.\d+)?$"
 INT_RE = r"^\d+$"
+IDENT_RE = r"^[A-Za-z0-9\-_.]+$"
 
 
 def parse_dates(s: pd.Series) -> pd.Series:
@@ -183,13 +232,18 @@ def validate_columns(df: pd.DataFrame, lay: Layout, file: str) -> tuple[list[Pro
         elif c.kind == "decimal":
             flag(present & ~s.str.match(DECIMAL_RE), c.name, "not a number")
             parsed[c.name] = s
+        elif c.kind == "id":
+            ident = normalize_identifier(s)
+            flag(present & ~ident.str.match(IDENT_RE), c.name,
+                 "not an identifier: letters, digits, '-', '_' and '.' only")
+            parsed[c.name] = ident
         elif c.kind == "int":
             flag(present & ~s.str.match(INT_RE), c.name, "not a whole number")
             parsed[c.name] = s
         else:
             parsed[c.name] = s
     if lay.key and all(k in df.columns for k in lay.key):
-        keyed = df[list(lay.key)]
+        keyed = pd.DataFrame({k: parsed[k].astype(str).where(df[k] != "", "") for k in lay.key})
         dup = keyed.duplicated(keep="first") & (keyed != "").all(axis=1)
         flag(dup, lay.key[0], f"the same {' + '.join(lay.key)} appears on an earlier row")
     problems.sort(key=lambda t: (t[0], t[1]))

@@ -115,13 +115,21 @@ def import_file(
         result.problems = [Problem(exc.message, file=file_name)]
         return _record(session, principal, result, len(data), via)
     result.rows_total = len(df)
-    problems = reader.header_problems(df, lay, file_name)
-    if not problems:
+    # header, encoding, shape and formula problems are reported together with every row problem
+    found = list(df.attrs.get("problems", []))
+    header = [p for p in found if p.row is None] + reader.header_problems(df, lay, file_name)
+    shape = [p for p in found if p.row is not None]
+    if any(cols.count(c) > 1 for cols in [list(df.columns)] for c in cols):
+        problems = header + shape  # a repeated column: which one holds the value is unknown
+    else:
         problems, parsed = reader.validate_columns(df, lay, file_name)
-        # the importer's checks run on every row too (a row with an unreadable cell skips only what
-        # depends on that cell), so one report names every bad row and field
-        theirs, work = importer.prepare(session, principal, parsed, file_name)
-        problems = sorted(problems + reader.sort_problems(theirs), key=lambda p: p.row or 0)
+        missing = [c.name for c in lay.columns if c.required and c.name not in df.columns]
+        if not missing:
+            # the importer's checks run on every row too (a row with an unreadable cell skips only
+            # what depends on that cell), so one report names every bad row and field
+            theirs, work = importer.prepare(session, principal, parsed, file_name)
+            problems += reader.sort_problems(theirs)
+        problems = header + sorted(shape + problems, key=lambda p: p.row or 0)
     if not problems and result.rows_total == 0:
         problems = [Problem("the file has a header but no rows", file=file_name)]
     if problems:
