@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 
 from socialcare.core.clock import today
-from socialcare.directory import repository as repo
 from socialcare.core.db import savepoint
 from socialcare.core.errors import InvalidInput
 from socialcare.directory import listing, service
+from socialcare.directory import repository as repo
 from socialcare.kit.codes import NEED_DOMAINS, ORG_KIND_LABELS
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, csrf_protect, require_page
