@@ -26,6 +26,9 @@ PUBLIC_ROUTES = {
     ("GET", "/docs"),
     ("GET", "/openapi.json"),
     ("POST", "/api/v1/tokens"),
+    # the one-time invitation / password-reset link: the token in the path is the credential
+    ("GET", "/account/password/{token}"),
+    ("POST", "/account/password/{token}"),
 }
 
 

@@ -205,7 +205,10 @@ def save_scope(request: Request, contract_id: int, db: DbSession, principal: Pri
 def version_page(request: Request, contract_id: int, number: int, db: DbSession, principal: Principal = Reader):
     c = service.get(db, principal, contract_id)
     ctx = _common(c)
-    ctx.update(version=repo.version(db, c.id, number), versions=repo.versions(db, c.id))
+    from socialcare.partnership.proposals import acceptance_of
+
+    ctx.update(version=repo.version(db, c.id, number), versions=repo.versions(db, c.id),
+               acceptance=acceptance_of(db, c.id, number))
     return render(request, "contracts/version.html", ctx)
 
 
