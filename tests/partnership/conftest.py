@@ -9,6 +9,7 @@ import pytest
 
 from socialcare.contracts import schemas, service
 from tests.referrals.conftest import World, world  # noqa: F401  (fixture re-export)
+from tests.web.fixtures import app, client_factory  # noqa: F401
 
 
 def make_live_contract(db, w: World, admin, *, timing=None, pathway=None, counterparty=None):

@@ -13,7 +13,7 @@ from socialcare.directory import listing
 from socialcare.directory.models import HubNetworkMembership, Service
 from socialcare.security.models import AuditEvent
 from tests.factories import make_org, make_user
-from tests.web.fixtures import api_headers, app, client_factory, csrf_from  # noqa: F401
+from tests.web.fixtures import api_headers, csrf_from
 
 
 @pytest.fixture
