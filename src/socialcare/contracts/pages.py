@@ -93,6 +93,9 @@ def _contract_page(request: Request, db: Session, principal: Principal, contract
         renewal=service.renewal_review(db, principal, c.id) if c.phase in ("implementation", "renewal") else None,
         today=today(), statuses=rules.TASK_STATUSES,
     )
+    from socialcare.partnership import workspace
+
+    ctx.update(lessons=workspace.lessons(db, [c.id]), security_review=workspace.security_review(db, c))
     ctx.update(extra)
     return ctx
 

@@ -70,8 +70,11 @@ def _referral_in_contract(session: Session, principal: Principal, c: Contract, r
     if ref is None:
         raise InvalidInput("The case was not added.", [Problem(f"referral {referral_id} is not one you hold",
                                                                 field="referral_id")])
-    if ref.plan_id != c.plan_id:
-        raise InvalidInput("The case was not added.", [Problem("the referral is not under this contract's plan",
+    partner = c.counterparty_id
+    under_contract = ref.plan_id == c.plan_id and (
+        ref.contract_id == c.id or partner in (ref.owner_org_id, ref.requester_org_id))
+    if not under_contract:
+        raise InvalidInput("The case was not added.", [Problem("the referral is not one under this contract",
                                                                 field="referral_id")])
     return ref
 
@@ -104,11 +107,13 @@ def case_list(session: Session, principal: Principal, conf: CaseConference) -> l
     members = {m.id: m for m in session.scalars(select(Member).where(
         Member.id.in_([r.member_id for r in refs.values()])))}
     access = referral_repo.member_access_many(session, principal, [r.member_id for r in refs.values()], utcnow())
+    visible = set(session.scalars(select(Referral.id).where(Referral.id.in_(list(refs)),
+                                                            referral_repo.referral_visibility(principal))))
     out, shown = [], []
     for k in conf.cases:
         ref = refs.get(k.referral_id)
         member = members.get(ref.member_id) if ref else None
-        level = access.get(ref.member_id, "hidden") if ref else "hidden"
+        level = access.get(ref.member_id, "hidden") if ref and ref.id in visible else "hidden"
         name = f"{member.first_name} {member.last_name}" if member and level != "hidden" else None
         if name:
             shown.append(member.id)

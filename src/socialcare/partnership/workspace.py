@@ -362,3 +362,12 @@ def lessons(session: Session, contract_ids: list[int]) -> list[Practice]:
     return list(session.scalars(select(Practice).where(Practice.contract_id.in_(contract_ids),
                                                        Practice.kind.in_(("lessons", "celebration")))
                                 .order_by(Practice.held_on.desc().nulls_last(), Practice.id.desc())))
+
+
+def joc_context(session: Session, contract_id: int) -> dict:
+    """What the JOC meeting and report show from the partnership: escalation barriers by month, and the
+    lessons learned and celebrations."""
+    from socialcare.partnership import escalations
+
+    return {"barriers": escalations.barriers_by_month(session, [contract_id]),
+            "lessons": lessons(session, [contract_id])}

@@ -203,7 +203,16 @@ def referral_page(request: Request, referral_id: int, db: DbSession,
         ("Contact with the member", ref.contact_due_at, ref.contacted_at, row.contact_overdue),
         ("Service start", ref.service_due_at, ref.service_started_at, row.service_overdue),
     ]
+    recent_contacts = []
+    if row.access != "hidden":  # the member communication plan: who reached this member lately
+        from socialcare.partnership import clocks as contract_clocks
+        from socialcare.partnership import workspace
+
+        contract = contract_clocks.contract_for(db, ref.plan_id, ref.owner_org_id, ref.contract_id)
+        recent_contacts = workspace.recent_contacts_by_others(db, principal, ref.member_id,
+                                                              contract.id if contract else None, now)
     return render(request, "referrals/detail.html", {
+        "recent_contacts": recent_contacts,
         "ref": ref, "row": row, "subs": subs, "parent": parent, "timeline": timeline, "consents": consents,
         "escalations": escalations, "service": svc, "clocks": clocks, "now": now,
         "durations": {
