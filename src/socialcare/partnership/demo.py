@@ -83,7 +83,8 @@ def build(ctx: DemoContext) -> None:
             ("program", 1): "Members keep their housing a year later"})
         proposals.propose(s, cbo, vision.id, "vision", {
             "vision": (vision.vision or "") + " Members housed through the program keep their homes a year later."},
-            "Add what success looks like for the members")
+            "Add what success looks like for the members",
+            now=datetime.combine(today - timedelta(days=2), datetime.min.time(), UTC))
     ctx.advance(1)
     pilot = s.get(Contract, ids["fixed_price"]) if "fixed_price" in ids else None
     if pilot is not None:
@@ -120,7 +121,8 @@ def _hybrid(ctx: DemoContext, plan, hub, c: Contract) -> None:
     proposals.respond(s, hub, c.id, p.id, "accept", "Agreed; our IT lead will own it",
                       now=datetime.combine(today - timedelta(days=38), datetime.min.time(), UTC))
     proposals.propose(s, hub, c.id, "goals", {"goals": {"outreach_rate": 85, "contact_rate": 60}},
-                      "Raise the outreach goal now that two more drivers joined")
+                      "Raise the outreach goal now that two more drivers joined",
+                      now=datetime.combine(today - timedelta(days=3), datetime.min.time(), UTC))
     review = workspace.schedule(s, hub, c.id, kind="security_review", title="Annual data security review",
                                 owner_party="partner", assigned_to="Hub IT lead")
     workspace.record(s, plan, c.id, review.id, status="done", held_on=today - timedelta(days=35),

@@ -21,7 +21,7 @@ from socialcare.contracts import rules as contract_rules
 from socialcare.contracts import schemas as contract_schemas
 from socialcare.contracts import service as contract_service
 from socialcare.contracts.models import Contract, ContractVersion
-from socialcare.core.clock import today, utcnow
+from socialcare.core.clock import utcnow
 from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from socialcare.partnership import rules
 from socialcare.partnership.models import ContractProposal
@@ -250,7 +250,7 @@ def _apply(session: Session, principal: Principal, c: Contract, p: ContractPropo
     terms = parts.get("terms", prev.payment_terms_yaml)
     end = parts.get("end", prev.end_date)
     new = ContractVersion(
-        contract_id=c.id, version=prev.version + 1, effective_date=today(), start_date=prev.start_date, end_date=end,
+        contract_id=c.id, version=prev.version + 1, effective_date=now.date(), start_date=prev.start_date, end_date=end,
         services_covered=prev.services_covered, payment_terms_yaml=terms,
         scope_of_work=parts.get("sow", prev.scope_of_work), created_by=principal.username,
         reason=f"{rules.SECTIONS[p.section]}: proposal #{p.id} by {p.proposer.name}, accepted by {principal.org_name}"
