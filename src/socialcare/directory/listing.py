@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
-from socialcare.core.clock import today
 from socialcare.core.errors import Forbidden, InvalidInput, NotFound, Problem
 from socialcare.directory import repository as repo
-from socialcare.directory.models import HubNetworkMembership, Organization, Service, ServiceArea
-from socialcare.kit.codes import OrgKind
+from socialcare.directory.models import Organization, Service, ServiceArea
 from socialcare.security import audit
 from socialcare.security.principal import Principal
 
@@ -27,21 +25,13 @@ _LANG = re.compile(r"^[a-z]{2}$")
 _ZIP = re.compile(r"^\d{5}$")
 
 
-def in_network(session: Session, hub_id: int, cbo_id: int) -> bool:
-    on = today()
-    return session.scalar(select(HubNetworkMembership.id).where(
-        HubNetworkMembership.hub_id == hub_id, HubNetworkMembership.cbo_id == cbo_id,
-        HubNetworkMembership.start_date <= on,
-        (HubNetworkMembership.end_date.is_(None)) | (HubNetworkMembership.end_date >= on)).limit(1)) is not None
-
-
 def can_edit(session: Session, principal: Principal, org: Organization) -> bool:
-    if org.id == principal.org_id and principal.can("listing:edit"):
+    relation = repo.listing_relation(session, principal, org)
+    if relation == "own" and principal.can("listing:edit"):
         return True
     if principal.is_plan and principal.can("directory:write"):
         return True
-    return (principal.is_hub and principal.can("listing:network") and org.kind == OrgKind.CBO
-            and in_network(session, principal.org_id, org.id))
+    return relation == "network" and principal.can("listing:network")
 
 
 def editable_org(session: Session, principal: Principal, org_id: int) -> Organization:
@@ -162,6 +152,6 @@ def update_listing(session: Session, principal: Principal, org_id: int, edit: Li
             svc.description = description.strip()
             changed.append(f"{svc.name}: description")
     audit.record(session, principal, "directory.listing.update", object_type="organization", object_id=org.id,
-                 detail={"changed": changed, "on_behalf": org.id != principal.org_id})
+                 detail={"changed": changed, "on_behalf": repo.listing_relation(session, principal, org) != "own"})
     session.flush()
     return changed

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from socialcare.contracts import repository as contract_repo
 from socialcare.core.clock import utcnow
 from socialcare.core.errors import InvalidInput, Problem
+from socialcare.partnership import repository as repo
 from socialcare.partnership import rules
 from socialcare.partnership.models import ContractExpectation
 from socialcare.partnership.proposals import side_of
@@ -40,8 +41,7 @@ def save(session: Session, principal: Principal, contract_id: int, texts: dict[t
                  for (a, r), t in texts.items() if len(t or "") > 500]
     if problems:
         raise InvalidInput("The expectations were not saved.", problems)
-    session.execute(delete(ContractExpectation).where(ContractExpectation.contract_id == c.id,
-                                                      ContractExpectation.party_org_id == principal.org_id))
+    repo.delete_own_expectations(session, principal, c.id)
     rows = [dict(contract_id=c.id, party_org_id=principal.org_id, about=about, rank=rank, text=text.strip(),
                  updated_by=principal.username, updated_at=utcnow())
             for (about, rank), text in sorted(texts.items()) if (text or "").strip()]

@@ -90,9 +90,9 @@ def proposal_page(request: Request, contract_id: int, proposal_id: int, db: DbSe
     ctx.update(p=p, current_text=proposals.as_text(p.section, current),
                proposed_text=proposals.as_text(p.section, p.proposed), problems=problems or [],
                can_answer=principal.can("contracts:propose") and p.status == "open"
-               and p.proposed_by_org_id != principal.org_id,
+               and not proposals.proposed_by_own_side(principal, p),
                can_withdraw=principal.can("contracts:propose") and p.status == "open"
-               and p.proposed_by_org_id == principal.org_id)
+               and proposals.proposed_by_own_side(principal, p))
     return render(request, "partnership/proposal.html", ctx)
 
 

@@ -23,6 +23,7 @@ from socialcare.contracts import service as contract_service
 from socialcare.contracts.models import Contract, ContractVersion
 from socialcare.core.clock import utcnow
 from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from socialcare.partnership import repository as repo
 from socialcare.partnership import rules
 from socialcare.partnership.models import ContractProposal
 from socialcare.security import audit
@@ -30,11 +31,14 @@ from socialcare.security.principal import Principal, system_principal
 
 
 def side_of(principal: Principal, contract: Contract) -> str:
-    if principal.org_id == contract.plan_id:
-        return "plan"
-    if principal.org_id == contract.counterparty_id:
-        return "partner"
-    raise NotFound(f"No contract {contract.id} that you can see.")
+    side = repo.side_of(principal, contract)
+    if side is None:
+        raise NotFound(f"No contract {contract.id} that you can see.")
+    return side
+
+
+def proposed_by_own_side(principal: Principal, proposal: ContractProposal) -> bool:
+    return repo.proposed_by_own_side(principal, proposal)
 
 
 def _contract(session: Session, principal: Principal, contract_id: int) -> Contract:
@@ -194,7 +198,7 @@ def respond(session: Session, principal: Principal, contract_id: int, proposal_i
     c = _contract(session, principal, contract_id)
     if p.status != "open":
         raise Conflict(f"This proposal is {p.status}; it can no longer be answered.")
-    if p.proposed_by_org_id == principal.org_id:
+    if repo.proposed_by_own_side(principal, p):
         raise Forbidden("The other party answers a proposal; you may withdraw your own.")
     if response not in rules.RESPONSES:
         raise InvalidInput("Unknown response", [Problem("accept, counter or decline", field="response")])
@@ -221,7 +225,7 @@ def respond(session: Session, principal: Principal, contract_id: int, proposal_i
 def withdraw(session: Session, principal: Principal, contract_id: int, proposal_id: int) -> ContractProposal:
     principal.require("contracts:propose")
     p = get(session, principal, contract_id, proposal_id)
-    if p.proposed_by_org_id != principal.org_id or p.status != "open":
+    if not repo.proposed_by_own_side(principal, p) or p.status != "open":
         raise Conflict("Only an open proposal of your organization can be withdrawn.")
     p.status = "withdrawn"
     audit.record(session, principal, "contract.proposal.withdrawn", object_type="contract", object_id=contract_id,

@@ -312,18 +312,11 @@ def recent_contacts_by_others(session: Session, principal: Principal, member_id:
                               now: datetime | None = None) -> list[dict]:
     """Contacts with the member recorded by another organization in the plan's window: shown before
     this organization calls, so a member is not called by three parties."""
-    from socialcare.directory.models import Organization
-    from socialcare.referrals.models import Referral, ReferralEvent
+    from socialcare.partnership import repository as repo
 
     now = now or utcnow()
     days = contact_window_days(session, contract_id)
-    rows = session.execute(
-        select(ReferralEvent.at, ReferralEvent.channel, ReferralEvent.result, Organization.name)
-        .join(Referral, Referral.id == ReferralEvent.referral_id)
-        .join(Organization, Organization.id == ReferralEvent.org_id)
-        .where(Referral.member_id == member_id, ReferralEvent.org_id != principal.org_id,
-               ReferralEvent.channel.is_not(None), ReferralEvent.at >= now - timedelta(days=days))
-        .order_by(ReferralEvent.at.desc()).limit(10)).all()
+    rows = repo.contacts_by_others(session, principal, member_id, now - timedelta(days=days))
     return [{"at": at, "channel": channel, "result": result, "organization": org, "window_days": days}
             for at, channel, result, org in rows]
 

@@ -15,8 +15,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from socialcare.core.clock import as_utc, utcnow
-from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from socialcare.core.errors import Conflict, InvalidInput, NotFound, Problem
 from socialcare.security import audit
+from socialcare.security import repository as repo
 from socialcare.security.models import AccountLink, ApiToken, User, WebSession
 from socialcare.security.passwords import hash_password
 from socialcare.security.principal import Principal
@@ -28,8 +29,8 @@ MIN_PASSWORD = 12
 
 def _own_user(session: Session, actor: Principal, user_id: int) -> User:
     actor.require("users:manage")
-    user = session.get(User, user_id)
-    if user is None or user.organization_id != actor.org_id:
+    user = repo.user_of_own_org(session, actor, user_id)
+    if user is None:
         raise NotFound(f"Your organization has no account {user_id}.")
     return user
 
@@ -150,8 +151,3 @@ def pending_invites(session: Session, org_id: int) -> set[int]:
         select(AccountLink.user_id).join(User, User.id == AccountLink.user_id)
         .where(User.organization_id == org_id, AccountLink.kind == "invite", AccountLink.used_at.is_(None),
                AccountLink.expires_at > utcnow())))
-
-
-def require_same_org(actor: Principal, org_id: int) -> None:
-    if org_id != actor.org_id:
-        raise Forbidden("You manage the accounts of your own organization only.")
