@@ -80,7 +80,9 @@ def test_renewal_review_opens_months_before_the_end(db, parties):
     assert review.volume["members_served"] == 0 and review.volume["members_selected"] is None
     assert review.volume["status"] == "below minimum"
     assert review.measures["available"] is True
-    assert review.payments == {"available": False, "message": "No settlement statements yet for this contract."}
+    # the ledger is read directly: no statement settled yet, nothing approved, paid or owed
+    assert review.payments["available"] is True and review.payments["statements"] == 0
+    assert (review.payments["approved_total"], review.payments["paid_total"]) == ("0.00", "0.00")
 
 
 def test_an_amendment_is_a_new_version_with_a_reason_and_a_readable_diff(db, parties):
