@@ -33,6 +33,9 @@ PUBLIC_ROUTES = {
     ("GET", "/openapi.json"),
     ("POST", "/api/v1/tokens"),
     ("GET", "/fhir/metadata"),  # FHIR: a client reads the CapabilityStatement before it has a token
+    # the one-time invitation / password-reset link: the token in the path is the credential
+    ("GET", "/account/password/{token}"),
+    ("POST", "/account/password/{token}"),
 }
 
 

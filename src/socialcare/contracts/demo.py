@@ -221,9 +221,11 @@ def full_scope_of_work(today: date, *, population: dict, volume: dict, prioritiz
              "title": "Program director", "email": "kbanks@partner.example.org"},
         ],
         "escalation_pathway": [
-            {"level": 1, "contact": "Plan social care program manager", "respond_within_days": 2},
+            {"level": 1, "contact": "Plan social care program manager", "respond_within_days": 2,
+             "contact_username": "plan-staff", "backup": "Plan program administrator", "backup_username": "plan-admin",
+             "business_days": True},
             {"level": 2, "contact": "Plan director of care management and partner executive director",
-             "respond_within_days": 5},
+             "respond_within_days": 5, "contact_username": "plan-admin"},
             {"level": 3, "contact": "Joint operating committee executive sponsors", "respond_within_days": 10},
         ],
         "escalation_due": _d(today, 0, 30),
@@ -277,6 +279,8 @@ def full_scope_of_work(today: date, *, population: dict, volume: dict, prioritiz
         "what": {
             "services": services,
             "workflows": workflows,
+            "timing_expectations": [{"milestone": "contact", "within": 3, "unit": "business_days"},
+                                    {"milestone": "service", "within": 7, "unit": "days"}],
             "prelaunch": prelaunch,
             "evaluation": {
                 "plan": "Compare utilization and total cost of care of served members with matched eligible members "

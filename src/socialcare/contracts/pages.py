@@ -93,6 +93,9 @@ def _contract_page(request: Request, db: Session, principal: Principal, contract
         renewal=service.renewal_review(db, principal, c.id) if c.phase in ("implementation", "renewal") else None,
         today=today(), statuses=rules.TASK_STATUSES,
     )
+    from socialcare.partnership import workspace
+
+    ctx.update(lessons=workspace.lessons(db, [c.id]), security_review=workspace.security_review(db, c))
     ctx.update(extra)
     return ctx
 
@@ -205,7 +208,10 @@ def save_scope(request: Request, contract_id: int, db: DbSession, principal: Pri
 def version_page(request: Request, contract_id: int, number: int, db: DbSession, principal: Principal = Reader):
     c = service.get(db, principal, contract_id)
     ctx = _common(c)
-    ctx.update(version=repo.version(db, c.id, number), versions=repo.versions(db, c.id))
+    from socialcare.partnership.proposals import acceptance_of
+
+    ctx.update(version=repo.version(db, c.id, number), versions=repo.versions(db, c.id),
+               acceptance=acceptance_of(db, c.id, number))
     return render(request, "contracts/version.html", ctx)
 
 

@@ -178,6 +178,11 @@ class EscalationLevel(Doc):
     level: int = Field(ge=1)
     contact: str
     respond_within_days: int | None = Field(None, ge=0)
+    # who receives an escalation at this level: a username of either party (or its backup's)
+    contact_username: str | None = None
+    backup: str = ""
+    backup_username: str | None = None
+    business_days: bool = False  # respond_within_days counts Monday to Friday only
 
 
 class Staffing(Doc):
@@ -280,8 +285,17 @@ class Evaluation(Doc):
     resources: str = ""
 
 
+class TimingExpectation(Doc):
+    """A clock the referrals under this contract run on, e.g. contact within 3 business days."""
+
+    milestone: Literal["outreach", "contact", "service"]
+    within: int = Field(ge=0)
+    unit: Literal["hours", "days", "business_days"] = "days"
+
+
 class What(Doc):
     services: list[ServiceDefinition] = []
+    timing_expectations: list[TimingExpectation] = []
     workflows: list[Workflow] = []
     prelaunch: Prelaunch = Prelaunch()
     evaluation: Evaluation = Evaluation()
@@ -317,6 +331,10 @@ class DataSharing(Doc):
     baa_signed_on: date | None = None
     consent: str = ""
     shared_analysis: bool = False
+    # the data security review recurs (seed 002: "annual data security review"); when it is overdue,
+    # member-level sharing under this contract stops if block_when_review_overdue
+    security_review_every_months: int | None = Field(None, ge=1, le=60)
+    block_when_review_overdue: bool = True
 
 
 class Flexibility(Doc):

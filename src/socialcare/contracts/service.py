@@ -406,10 +406,18 @@ def selection_page(session: Session, principal: Principal, contract_id: int, sel
     return sel, rows
 
 
+def _require_sharing_allowed(session: Session, contract: Contract) -> None:
+    """Member data goes to the partner only while the contract's data security review is current."""
+    from socialcare.partnership.workspace import require_sharing_allowed
+
+    require_sharing_allowed(session, contract)
+
+
 def selection_csv(session: Session, principal: Principal, contract_id: int, selection_id: int) -> str:
     """The member list for the partner, as CSV (audited per member)."""
     _require_member_lists(principal)
     sel = selection(session, principal, contract_id, selection_id)
+    _require_sharing_allowed(session, get(session, principal, contract_id))
     rows = repo.selected_members(session, principal, sel.id, 0, None)
     audit.record_member_reads(session, principal, [m.id for _s, m in rows], action="contract.selection.export")
     buf = io.StringIO()
@@ -469,6 +477,7 @@ def assign_selection(session: Session, principal: Principal, contract_id: int, s
     sel = repo.get_selection(session, c.id, selection_id)
     if sel.status == "assigned":
         raise Conflict("This member list was already assigned to the partner.")
+    _require_sharing_allowed(session, c)
     if c.phase not in (rules.Phase.IMPLEMENTATION, rules.Phase.RENEWAL):
         raise Conflict("Members are assigned once the contract is in implementation.")
     from socialcare.referrals import service as referrals_service

@@ -106,8 +106,16 @@ def export_context(session: Session, c: Contract, version: ContractVersion, cl: 
         "sow": display_sow(sow), "rule_lines": rule_lines(version.scope_of_work),
         "payment_terms": version.payment_terms_yaml, "services_covered": version.services_covered,
         "generated_on": date.today(), "phase_labels": {str(k): v for k, v in rules.PHASE_LABELS.items()},
-        "humanize": humanize,
+        "humanize": humanize, "role_map_svg": _role_map_svg(session, c),
     }
+
+
+def _role_map_svg(session: Session, c: Contract) -> str | None:
+    """The co-designed role map (partnership workspace), exported with the scope of work."""
+    from socialcare.partnership import views, workspace
+
+    rows = workspace.role_map_of(session, c.id)
+    return views.role_map_svg(rows, c.plan.name, c.counterparty.name) if rows else None
 
 
 def render_export_html(ctx: dict) -> str:

@@ -31,6 +31,7 @@ class Organization(IdMixin, TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(30))
     email: Mapped[str | None] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(300))
+    hours: Mapped[str | None] = mapped_column(Text)  # opening hours in the organization's words (HSDS schedule)
 
     services = relationship("Service", back_populates="organization", order_by="Service.name")
     locations = relationship("Location", back_populates="organization", order_by="Location.id")

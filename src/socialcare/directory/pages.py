@@ -7,17 +7,19 @@ so the filter form (HTMX) swaps only the results.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 
 from socialcare.core.clock import today
+from socialcare.core.db import savepoint
+from socialcare.core.errors import InvalidInput
+from socialcare.directory import listing, service
 from socialcare.directory import repository as repo
-from socialcare.directory import service
 from socialcare.kit.codes import NEED_DOMAINS, ORG_KIND_LABELS
 from socialcare.security.principal import Principal
-from socialcare.web.deps import DbSession, require_page
+from socialcare.web.deps import DbSession, csrf_protect, require_page
 from socialcare.web.nav import NavItem
-from socialcare.web.templating import render
+from socialcare.web.templating import redirect, render
 
 router = APIRouter(tags=["directory"])
 
@@ -65,7 +67,45 @@ def directory(
 @router.get("/directory/organizations/{org_id}")
 def organization_page(request: Request, org_id: int, db: DbSession, principal: Principal = Reader):
     detail = service.organization_detail(db, principal, org_id)
-    return render(request, "directory/organization.html", {"d": detail, "org": detail.organization})
+    return render(request, "directory/organization.html", {
+        "d": detail, "org": detail.organization, "can_edit": listing.can_edit(db, principal, detail.organization)})
+
+
+def _listing_page(request: Request, db: Session, principal: Principal, org_id: int, form=None, problems=None,
+                  status=200):
+    org = listing.editable_org(db, principal, org_id)
+    return render(request, "directory/listing.html", {
+        "org": org, "areas": form["areas"] if form else listing.areas_text(org), "form": form or {},
+        "problems": problems or [], "statuses": listing.SERVICE_STATUSES}, status_code=status)
+
+
+@router.get("/directory/organizations/{org_id}/listing")
+def listing_page(request: Request, org_id: int, db: DbSession, principal: Principal = Reader):
+    """Edit a listing: your own organization's, or (hub administrators) a network CBO's."""
+    return _listing_page(request, db, principal, org_id)
+
+
+@router.post("/directory/organizations/{org_id}/listing", dependencies=[Depends(csrf_protect)])
+def save_listing(
+    request: Request, org_id: int, db: DbSession, principal: Principal = Reader,
+    description: str = Form(""), phone: str = Form(""), email: str = Form(""), website: str = Form(""),
+    hours: str = Form(""), areas: str = Form(""), service_id: list[int] = Form([]),
+    capacity: list[str] = Form([]), languages: list[str] = Form([]), status: list[str] = Form([]),
+):
+    edits = [listing.ServiceEdit(sid, cap, lang, st)
+             for sid, cap, lang, st in zip(service_id, capacity, languages, status, strict=False)]
+    edit = listing.ListingEdit(description=description, phone=phone, email=email, website=website, hours=hours,
+                               areas=areas, services=edits)
+    try:
+        with savepoint(db):
+            changed = listing.update_listing(db, principal, org_id, edit)
+    except InvalidInput as exc:
+        form = {"description": description, "phone": phone, "email": email, "website": website, "hours": hours,
+                "areas": areas}
+        return _listing_page(request, db, principal, org_id, form, [p.as_dict() for p in exc.problems], 422)
+    note = ", ".join(changed) if changed else "nothing changed"
+    return redirect(f"/directory/organizations/{org_id}", flash=f"Listing saved ({note}).", kind="success",
+                    request=request)
 
 
 @router.get("/directory/services/{service_id}")

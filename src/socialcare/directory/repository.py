@@ -17,7 +17,9 @@ from datetime import date
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from socialcare.core.clock import today
 from socialcare.directory.models import HubNetworkMembership, Location, Organization, Service, ServiceArea
+from socialcare.security.principal import Principal
 
 
 @dataclass(frozen=True)
@@ -232,3 +234,17 @@ def counts(session: Session) -> dict[str, int]:
         "health_plan": int(by_kind.get("health_plan", 0)),
         "services": int(services),
     }
+
+
+def listing_relation(session: Session, principal: Principal, org: Organization) -> str | None:
+    """'own' (the principal's organization), 'network' (a CBO in the principal's hub network today) or None."""
+    if org.id == principal.org_id:
+        return "own"
+    if principal.is_hub and org.kind == "cbo":
+        on = today()
+        found = session.scalar(select(HubNetworkMembership.id).where(
+            HubNetworkMembership.hub_id == principal.org_id, HubNetworkMembership.cbo_id == org.id,
+            _active_on(on)).limit(1))
+        if found is not None:
+            return "network"
+    return None

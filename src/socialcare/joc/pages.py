@@ -16,6 +16,7 @@ from socialcare.joc import report, rules, service
 from socialcare.measures import charts
 from socialcare.measures import service as measures
 from socialcare.measures.definitions import STRATA_DIMENSIONS
+from socialcare.partnership.workspace import joc_context as partnership_context
 from socialcare.referrals.rules import ESCALATION_CATEGORIES
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, csrf_protect, require_page
@@ -91,7 +92,7 @@ def _meeting_context(db: Session, principal: Principal, meeting_id: int, **extra
         "can_write": principal.can("joc:write"), "guidance": rules.STORY_GUIDANCE,
         "consent_methods": rules.CONSENT_METHODS, "statuses": rules.MEETING_STATUSES,
         "escalation_labels": ESCALATION_CATEGORIES, "agenda_sections": rules.AGENDA,
-        "story_problems": [], "story_form": {}, **extra,
+        "story_problems": [], "story_form": {}, **partnership_context(db, a.contract.id), **extra,
     }
 
 

@@ -16,6 +16,7 @@ from socialcare.measures import charts
 from socialcare.measures import rules as mrules
 from socialcare.measures import service as measures
 from socialcare.measures.definitions import STRATA_DIMENSIONS
+from socialcare.partnership.workspace import joc_context as partnership_context
 from socialcare.referrals.rules import ESCALATION_CATEGORIES
 from socialcare.security.principal import Principal
 from socialcare.web.templating import env
@@ -34,6 +35,7 @@ def report_context(session: Session, principal: Principal, meeting_id: int) -> d
         "strata_dimensions": STRATA_DIMENSIONS,
         "month_label": mrules.month_label(a.meeting.month),
         "escalation_labels": ESCALATION_CATEGORIES,
+        **partnership_context(session, a.contract.id),
     }
 
 

@@ -195,3 +195,10 @@ class Escalation(IdMixin, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The contract's escalation pathway (partnership/escalations.py): the level it is at, whom it went
+    # to, when that level must answer, and the barrier it reports (for the JOC's barriers by month).
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id", ondelete="SET NULL"), index=True)
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    respond_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    barrier: Mapped[str | None] = mapped_column(String(30))

@@ -18,6 +18,7 @@ from socialcare.core.errors import Conflict, InvalidInput, Problem
 from socialcare.directory.models import Organization, Service
 from socialcare.kit.codes import NEED_DOMAINS, OrgKind
 from socialcare.members.models import Member
+from socialcare.partnership.rules import BARRIERS
 from socialcare.referrals import repository as repo
 from socialcare.referrals import rules, service
 from socialcare.referrals.models import Escalation, Referral
@@ -41,6 +42,7 @@ env.globals["BUSINESS_STATUSES"] = rules.BUSINESS_STATUSES
 env.globals["CHANNELS"] = rules.CHANNELS
 env.globals["OUTREACH_RESULTS"] = rules.OUTREACH_RESULTS
 env.globals["ESCALATION_CATEGORIES"] = rules.ESCALATION_CATEGORIES
+env.globals["BARRIERS"] = BARRIERS
 env.globals["CONSENT_SCOPES"] = rules.CONSENT_SCOPES
 env.filters["loop_status"] = lambda r: rules.loop_status(r.status, r.business_status)
 env.filters["hours"] = lambda v: "" if v is None else (f"{v:.0f} h" if v < 72 else f"{v / 24:.1f} days")
@@ -204,7 +206,16 @@ def referral_page(request: Request, referral_id: int, db: DbSession,
         ("Contact with the member", ref.contact_due_at, ref.contacted_at, row.contact_overdue),
         ("Service start", ref.service_due_at, ref.service_started_at, row.service_overdue),
     ]
+    recent_contacts = []
+    if row.access != "hidden":  # the member communication plan: who reached this member lately
+        from socialcare.partnership import clocks as contract_clocks
+        from socialcare.partnership import workspace
+
+        contract = contract_clocks.contract_for(db, ref.plan_id, ref.owner_org_id, ref.contract_id)
+        recent_contacts = workspace.recent_contacts_by_others(db, principal, ref.member_id,
+                                                              contract.id if contract else None, now)
     return render(request, "referrals/detail.html", {
+        "recent_contacts": recent_contacts,
         "ref": ref, "row": row, "subs": subs, "parent": parent, "timeline": timeline, "consents": consents,
         "escalations": escalations, "service": svc, "clocks": clocks, "now": now,
         "durations": {
@@ -388,10 +399,11 @@ def escalations(request: Request, db: DbSession, principal: Principal = Depends(
 def raise_escalation(request: Request, referral_id: int, db: DbSession,
                      principal: Principal = Depends(require_page("escalations:raise")),
                      category: str = Form(...), severity: str = Form("medium"), subject: str = Form(...),
-                     description: str = Form("")):
+                     description: str = Form(""), barrier: str = Form("other")):
     esc = service.raise_escalation(db, principal, referral_id=referral_id, category=category, severity=severity,
-                                   subject=subject, description=description)
-    return redirect(f"/referrals/{referral_id}", flash=f"Escalation #{esc.id} sent to the plan.", kind="success",
+                                   subject=subject, description=description, barrier=barrier or None)
+    to = f"level {esc.level} ({esc.contact_name})" if esc.contact_name else "the plan"
+    return redirect(f"/referrals/{referral_id}", flash=f"Escalation #{esc.id} sent to {to}.", kind="success",
                     request=request)
 
 

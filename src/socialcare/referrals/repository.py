@@ -469,9 +469,17 @@ def network_member(session: Session, hub_id: int, cbo_id: int, today: date) -> b
 
 
 def escalation_visibility(principal: Principal) -> ColumnElement[bool]:
+    """The plan sees its escalations; a partner those it raised, those under its own contracts (a hub:
+    its network CBOs' escalations on the referrals it routed) and those sent to one of its people."""
     if principal.is_plan:
         return Escalation.plan_id == principal.org_id if is_plan_role(principal.role) else false()
-    return Escalation.raised_by_org_id == principal.org_id
+    from socialcare.contracts.models import Contract
+
+    mine = or_(Escalation.raised_by_org_id == principal.org_id,
+               Escalation.contract_id.in_(select(Contract.id).where(Contract.counterparty_id == principal.org_id)))
+    if principal.user_id is not None:
+        mine = or_(mine, Escalation.owner_user_id == principal.user_id)
+    return mine
 
 
 def escalations_select(principal: Principal, status: str | None = None) -> Select:

@@ -196,6 +196,7 @@ class EscalationIn(BaseModel):
     severity: Literal["low", "medium", "high"] = "medium"
     subject: str
     description: str = ""
+    barrier: Literal["prior_authorization", "eligibility", "policy", "capacity", "communication", "other"] | None = None
 
 
 class EscalationUpdate(BaseModel):
@@ -224,4 +225,9 @@ class EscalationOut(BaseModel):
     status: str
     resolution: str | None
     resolved_at: datetime | None
+    contract_id: int | None = None
+    level: int = 1
+    contact_name: str | None = None
+    respond_by: datetime | None = None
+    barrier: str | None = None
     created_at: datetime | None

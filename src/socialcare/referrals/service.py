@@ -211,7 +211,12 @@ def create_referral(session: Session, principal: Principal, data: NewReferral, *
     member, owner = _validate_new(session, principal, data)
     now = now or utcnow()
     status = Status.REQUESTED if data.submit else Status.DRAFT
-    dues = rules.due_times(now, data.urgency, data.discharge_at) if data.submit else {}
+    from socialcare.partnership import clocks
+
+    dues = {}
+    if data.submit:  # the contract's timing expectations drive the clocks (partnership/clocks.py)
+        dues = clocks.due_times_for(session, plan_id=member.plan_id, owner_org_id=owner.id if owner else None,
+                                    requested_at=now, urgency=data.urgency, discharge_at=data.discharge_at)
     values = dict(
         plan_id=member.plan_id, requester_org_id=principal.org_id, owner_org_id=owner.id if owner else None,
         member_id=member.id, need_domain=data.need_domain, service_id=data.service_id,
@@ -248,6 +253,12 @@ def create_referral(session: Session, principal: Principal, data: NewReferral, *
         # a person's choice is checked, never forced: nothing is saved
         raise InvalidInput("The referral was not created.", [Problem(
             ref.contract_reason.split("(", 1)[-1].rstrip(")"), field="contract_id")])
+    if data.submit and ref.contract_id is not None:  # the attributed contract's timing, when it has one
+        for field, due in clocks.due_times_for(
+                session, plan_id=member.plan_id, owner_org_id=ref.owner_org_id, requested_at=now,
+                urgency=data.urgency, discharge_at=data.discharge_at, contract_id=ref.contract_id).items():
+            setattr(ref, field, due)
+        session.flush()
     return ref, True
 
 
@@ -767,6 +778,10 @@ def assign_batch(session: Session, principal: Principal, *, partner_org_id: int,
         row_count=len(resolved), created_by_user_id=principal.user_id, created_by=principal.username, created_at=now,
     ).returning(ReferralBatch.id)).scalar_one()
     is_hub = partner.kind == OrgKind.HUB
+    from socialcare.partnership import clocks
+
+    batch_contract = clocks.contract_for(session, principal.org_id, partner_org_id, contract_id)
+    timing = clocks.expectations(session, batch_contract) if batch_contract is not None else []
     referral_rows = []
     for _row, mid, domain, urg, why in resolved:
         referral_rows.append(dict(
@@ -774,7 +789,8 @@ def assign_batch(session: Session, principal: Principal, *, partner_org_id: int,
             member_id=mid, need_domain=domain, service_id=service_id, batch_id=batch_id, contract_id=contract_id,
             reason=why, urgency=urg, status=Status.REQUESTED, business_status="awaiting-routing" if is_hub else None,
             version=1, source="batch", created_by_user_id=principal.user_id, created_by=principal.username,
-            created_at=now, updated_at=now, requested_at=now, outreach_attempts=0, **rules.due_times(now, urg),
+            created_at=now, updated_at=now, requested_at=now, outreach_attempts=0,
+            **clocks.due_times(now, urg, None, timing),
         ))
     attributing.annotate(session, "referral", referral_rows, source="the contract's member list" if contract_id
                          else f"member list {filename or batch_id}")
@@ -877,8 +893,12 @@ def set_designated_contact(session: Session, principal: Principal, *, user_id: i
 
 def raise_escalation(session: Session, principal: Principal, *, referral_id: int | None, category: str,
                      subject: str, description: str = "", severity: str = "medium", plan_id: int | None = None,
-                     now: datetime | None = None) -> Escalation:
-    """CBO or hub staff raise an issue to the plan's designated contact (owner)."""
+                     barrier: str | None = None, now: datetime | None = None) -> Escalation:
+    """CBO or hub staff raise an issue: it goes to the contract's level-1 escalation contact (or backup),
+    else to the plan's designated contact (owner); it records the barrier it reports."""
+    from socialcare.partnership import escalations as pathways
+    from socialcare.partnership.rules import BARRIERS
+
     principal.require("escalations:raise")
     now = now or utcnow()
     problems: list[Problem] = []
@@ -886,11 +906,14 @@ def raise_escalation(session: Session, principal: Principal, *, referral_id: int
         problems.append(Problem(f"category is one of {', '.join(rules.ESCALATION_CATEGORIES)}", field="category"))
     if severity not in ("low", "medium", "high"):
         problems.append(Problem("severity is low, medium or high", field="severity"))
+    if barrier is not None and barrier not in BARRIERS:
+        problems.append(Problem(f"barrier is one of {', '.join(BARRIERS)}", field="barrier"))
     if not (subject or "").strip():
         problems.append(Problem("give a subject", field="subject"))
     elif len(subject) > 200:
         problems.append(Problem("the subject is at most 200 characters", field="subject"))
     member_id = None
+    ref = None
     if referral_id is not None:
         ref = get_referral(session, principal, referral_id, audit_read=False)
         plan_id, member_id = ref.plan_id, ref.member_id
@@ -903,12 +926,15 @@ def raise_escalation(session: Session, principal: Principal, *, referral_id: int
     esc = Escalation(plan_id=plan_id, referral_id=referral_id, raised_by_org_id=principal.org_id,
                      raised_by_user_id=principal.user_id, raised_by=principal.username, owner_user_id=owner,
                      category=category, severity=severity, subject=subject.strip(), description=description or "",
-                     status="open", version=1, created_at=now, updated_at=now)
+                     status="open", version=1, created_at=now, updated_at=now, level=1, barrier=barrier or "other")
     session.add(esc)
     session.flush()
+    pathways.route_new(session, esc, ref, now)
     if referral_id is not None:
+        to = f"level {esc.level}: {esc.contact_name}" if esc.contact_name else "the plan"
         _event(session, principal, referral_id, now, kind="escalation", action="escalation.raise",
-               note=f"Escalated to the plan: {subject}", detail={"escalation_id": esc.id, "category": category})
+               note=f"Escalated to {to}: {subject}",
+               detail={"escalation_id": esc.id, "category": category, "barrier": esc.barrier, "level": esc.level})
     audit.record(session, principal, "escalation.raise", object_type="escalation", object_id=esc.id,
                  member_id=member_id)
     return esc

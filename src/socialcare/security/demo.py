@@ -25,6 +25,8 @@ DEMO_USERS = [
     ("cbo_staff", "cbo-staff", "Aisha Rahman", "cbo_staff", "network_cbo"),
     ("cbo_staff_independent", "cbo-independent", "Tom Kowalski", "cbo_staff", "independent_cbo"),
     ("auditor", "auditor", "Priya Natarajan", "auditor", "plan"),
+    ("hub_admin", "hub-admin", "Grace Okafor", "hub_admin", "hub"),
+    ("cbo_admin", "cbo-admin", "Luis Ortega", "cbo_admin", "independent_cbo"),
 ]
 
 

@@ -134,3 +134,20 @@ class UserIdentity(IdMixin, Base):
     issuer: Mapped[str] = mapped_column(String(400))
     subject: Mapped[str] = mapped_column(String(255))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AccountLink(IdMixin, Base):
+    """A one-time link to choose a password: an invitation to a new colleague, or a password reset.
+    Only the token's SHA-256 is stored; the administrator sees the link once and passes it on."""
+
+    __tablename__ = "account_link"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # invite | reset
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user = relationship("User", lazy="joined")

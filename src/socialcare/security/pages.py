@@ -33,6 +33,7 @@ LOGIN_NOTICES = {
     "expired": "Your session expired, please sign in again.",
     "signin": "Please sign in to continue.",
     "signed_out": "You are signed out.",
+    "password_set": "Your password is set; sign in with it.",
 }
 
 
@@ -151,18 +152,119 @@ def _roles_for(principal: Principal) -> list[tuple[str, str]]:
     return [(r.value, ROLE_LABELS[r]) for r in Role if principal.org_kind in {k.value for k in ROLE_ORG_KINDS[r]}]
 
 
-def _users_page(request: Request, db: Session, principal: Principal, form=None, problems=None, status=200):
+def _users_page(request: Request, db: Session, principal: Principal, form=None, problems=None, status=200,
+                link: dict | None = None):
+    from socialcare.security import accounts
+
     return render(
         request,
         "security/users.html",
         {
             "users": repo.users_of_org(db, principal.org_id),
+            "invited": accounts.pending_invites(db, principal.org_id),
             "roles": _roles_for(principal),
             "form": form or {},
             "problems": problems or [],
+            "link": link,
         },
         status_code=status,
     )
+
+
+def _link_url(request: Request, token: str) -> str:
+    return str(request.base_url).rstrip("/") + f"/account/password/{token}"
+
+
+@router.post("/users/invite", dependencies=[Depends(csrf_protect)])
+def invite_user(
+    request: Request,
+    db: DbSession,
+    principal: Principal = Depends(require_page("users:manage")),
+    username: str = Form(""),
+    full_name: str = Form(""),
+    email: str = Form(""),
+    role: str = Form(""),
+):
+    """Invite a colleague: the account exists at once and signs in after the link sets its password."""
+    from socialcare.security import accounts
+
+    form = {"username": username, "full_name": full_name, "email": email, "role": role}
+    try:
+        with savepoint(db):
+            user, token = accounts.invite(db, principal, username=username, full_name=full_name, email=email,
+                                          role=role)
+    except InvalidInput as exc:
+        return _users_page(request, db, principal, form, [p.as_dict() for p in exc.problems], 422)
+    except Conflict as exc:
+        return _users_page(request, db, principal, form, [{"field": "username", "message": exc.message}], 409)
+    return _users_page(request, db, principal, link={
+        "kind": "invitation", "username": user.username, "url": _link_url(request, token), "days": accounts.LINK_DAYS})
+
+
+@router.post("/users/{user_id}/deactivate", dependencies=[Depends(csrf_protect)])
+def deactivate_user(request: Request, user_id: int, db: DbSession,
+                    principal: Principal = Depends(require_page("users:manage"))):
+    """Deactivate: the person's open sessions and API tokens stop working at once."""
+    from socialcare.security import accounts
+
+    user = accounts.deactivate(db, principal, user_id)
+    return redirect("/users", flash=f"{user.username} is deactivated; their sessions and tokens no longer work.",
+                    kind="success", request=request)
+
+
+@router.post("/users/{user_id}/reactivate", dependencies=[Depends(csrf_protect)])
+def reactivate_user(request: Request, user_id: int, db: DbSession,
+                    principal: Principal = Depends(require_page("users:manage"))):
+    from socialcare.security import accounts
+
+    user = accounts.reactivate(db, principal, user_id)
+    return redirect("/users", flash=f"{user.username} can sign in again.", kind="success", request=request)
+
+
+@router.post("/users/{user_id}/reset", dependencies=[Depends(csrf_protect)])
+def reset_user_password(request: Request, user_id: int, db: DbSession,
+                        principal: Principal = Depends(require_page("users:manage"))):
+    from socialcare.security import accounts
+
+    user, token = accounts.reset_password(db, principal, user_id)
+    return _users_page(request, db, principal, link={
+        "kind": "password reset", "username": user.username, "url": _link_url(request, token),
+        "days": accounts.LINK_DAYS})
+
+
+@router.post("/users/{user_id}/role", dependencies=[Depends(csrf_protect)])
+def change_user_role(request: Request, user_id: int, db: DbSession,
+                     principal: Principal = Depends(require_page("users:manage")), role: str = Form("")):
+    from socialcare.security import accounts
+
+    user = accounts.change_role(db, principal, user_id, role)
+    return redirect("/users", flash=f"{user.username} is now {role.replace('_', ' ')}.", kind="success",
+                    request=request)
+
+
+@router.get("/account/password/{token}", dependencies=[Depends(public)])
+def password_link_page(request: Request, token: str, db: DbSession):
+    """Public: the invited (or reset) person chooses a password with the one-time link."""
+    from socialcare.security import accounts
+
+    link = accounts.link_for(db, token)
+    return render(request, "security/set_password.html", {"link": link, "problems": []})
+
+
+@router.post("/account/password/{token}", dependencies=[Depends(public), Depends(csrf_protect)])
+def password_link_save(request: Request, token: str, db: DbSession, password: str = Form(""),
+                       confirm: str = Form("")):
+    from socialcare.security import accounts
+
+    try:
+        with savepoint(db):
+            user = accounts.set_password(db, token, password, confirm)
+    except InvalidInput as exc:
+        return render(request, "security/set_password.html",
+                      {"link": accounts.link_for(db, token), "problems": [p.as_dict() for p in exc.problems]},
+                      status_code=422)
+    return redirect("/login?reason=password_set&next=/", flash=f"Password set for {user.username}; sign in.",
+                    kind="success", request=request)
 
 
 @router.get("/users")

@@ -23,6 +23,12 @@ def user_by_id(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
+def user_of_own_org(session: Session, actor: Principal, user_id: int) -> User | None:
+    """An account of the actor's own organization (administrators manage only those)."""
+    user = session.get(User, user_id)
+    return user if user is not None and user.organization_id == actor.org_id else None
+
+
 def users_of_org(session: Session, org_id: int) -> list[User]:
     return list(session.scalars(select(User).where(User.organization_id == org_id).order_by(User.username)))
 

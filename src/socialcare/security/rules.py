@@ -18,6 +18,8 @@ class Role(StrEnum):
     HUB_COORDINATOR = "hub_coordinator"
     CBO_STAFF = "cbo_staff"
     AUDITOR = "auditor"
+    HUB_ADMIN = "hub_admin"
+    CBO_ADMIN = "cbo_admin"
 
 
 ROLE_LABELS = {
@@ -26,6 +28,8 @@ ROLE_LABELS = {
     Role.HUB_COORDINATOR: "Hub coordinator",
     Role.CBO_STAFF: "CBO staff",
     Role.AUDITOR: "Auditor",
+    Role.HUB_ADMIN: "Hub administrator",
+    Role.CBO_ADMIN: "CBO administrator",
 }
 
 # Which organization kinds a role can belong to.
@@ -35,6 +39,8 @@ ROLE_ORG_KINDS: dict[Role, set[OrgKind]] = {
     Role.HUB_COORDINATOR: {OrgKind.HUB},
     Role.CBO_STAFF: {OrgKind.CBO, OrgKind.HUB},
     Role.AUDITOR: {OrgKind.HEALTH_PLAN, OrgKind.HUB, OrgKind.CBO},
+    Role.HUB_ADMIN: {OrgKind.HUB},
+    Role.CBO_ADMIN: {OrgKind.CBO},
 }
 
 _COMMON = {"directory:read", "home:read"}
@@ -47,21 +53,21 @@ PERMISSIONS: dict[Role, set[str]] = {
         "contracts:read", "contracts:write", "contracts:members", "payments:settle", "payments:read",
         "payments:ledger", "modeling:use", "measures:read", "joc:read", "joc:write", "analytics:use", "analytics:savings",
         "exchange:import", "exchange:export", "delivery:read", "delivery:approve", "escalations:resolve",
-        "jobs:manage",
+        "jobs:manage", "contracts:propose", "partnership:write",
     },
     Role.PLAN_STAFF: _COMMON
     | {
         "members:read", "referrals:read", "referrals:create", "referrals:assign_batch",
         "screening:write", "contracts:read", "contracts:members", "payments:read", "payments:ledger", "modeling:use", "measures:read",
         "joc:read", "joc:write", "analytics:use", "analytics:savings", "exchange:import", "exchange:export",
-        "delivery:read", "delivery:approve", "escalations:resolve",
+        "delivery:read", "delivery:approve", "escalations:resolve", "partnership:write",
     },
     Role.HUB_COORDINATOR: _COMMON
     | {
         "referrals:read", "referrals:route", "referrals:work", "screening:write",
         "contracts:read", "payments:settle", "payments:read", "payments:ledger", "modeling:use", "measures:read",
         "joc:read", "joc:write", "delivery:read", "delivery:write", "exchange:import",
-        "exchange:export", "escalations:raise", "directory:write", "analytics:use",
+        "exchange:export", "escalations:raise", "directory:write", "analytics:use", "partnership:write",
     },
     Role.CBO_STAFF: _COMMON
     | {
@@ -71,6 +77,13 @@ PERMISSIONS: dict[Role, set[str]] = {
     },
     Role.AUDITOR: _COMMON | {"audit:read", "measures:read", "contracts:read", "payments:read", "payments:ledger"},
 }
+
+# A partner's administrator does everything its staff do, and manages the organization's own accounts
+# and directory listing, and proposes contract changes for its side; a hub's also edits the listings
+# of the CBOs in its network (seed 000: sharing power; seed 002: co-authored scopes of work).
+_PARTNER_ADMIN = {"users:manage", "listing:edit", "contracts:propose", "partnership:write"}
+PERMISSIONS[Role.HUB_ADMIN] = PERMISSIONS[Role.HUB_COORDINATOR] | _PARTNER_ADMIN | {"listing:network"}
+PERMISSIONS[Role.CBO_ADMIN] = PERMISSIONS[Role.CBO_STAFF] | _PARTNER_ADMIN
 
 
 def role_allows(role: str, permission: str) -> bool:
