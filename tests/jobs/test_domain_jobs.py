@@ -62,3 +62,14 @@ def test_drop_folder_job_is_off_until_configured():
     from socialcare.jobs.registry import get_job
 
     assert not get_job("interop.drop_folder").is_enabled()
+
+
+def test_escalations_climb_on_the_worker(db, world):
+    """The partnership's escalation clock is a job the worker runs every 15 minutes."""
+    from socialcare.jobs.registry import get_job
+
+    job = get_job("partnership.climb_escalations")
+    assert job.every == timedelta(minutes=15)
+    run = _run(db, "partnership.climb_escalations")
+    assert run.status == "succeeded", run.error
+    assert run.result["count"] == len(run.result["climbed"])
