@@ -31,6 +31,8 @@ class Organization(IdMixin, TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(30))
     email: Mapped[str | None] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(300))
+    # IANA zone every time is shown in to this organization's users (web/localization.py)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     services = relationship("Service", back_populates="organization", order_by="Service.name")
     locations = relationship("Location", back_populates="organization", order_by="Location.id")

@@ -59,8 +59,13 @@ ACTION_HINTS = {
 }
 
 
-def _filters(status, need_domain, urgency, overdue, q, top_level) -> repo.ReferralFilters:
+SORTS = {"due": "Due first", "newest": "Newest", "oldest": "Oldest", "member": "Member name"}
+
+
+def _filters(status, need_domain, urgency, overdue, q, top_level, plan_id=None, sort=None) -> repo.ReferralFilters:
     problems = []
+    if sort and sort not in SORTS:
+        problems.append(Problem(f"unknown sort '{sort}'", field="sort"))
     if status and status not in ("open", "closed") and status not in rules.TRANSITIONS:
         problems.append(Problem(f"unknown status '{status}'", field="status"))
     if need_domain and need_domain not in {str(d) for d in NEED_DOMAINS}:
@@ -70,25 +75,36 @@ def _filters(status, need_domain, urgency, overdue, q, top_level) -> repo.Referr
     if problems:
         raise InvalidInput("The list was not filtered.", problems)
     return repo.ReferralFilters(status=status or None, need_domain=need_domain or None, urgency=urgency or None,
-                                overdue_only=bool(overdue), q=(q or "").strip() or None, top_level_only=top_level)
+                                overdue_only=bool(overdue), q=(q or "").strip() or None, top_level_only=top_level,
+                                plan_id=plan_id or None, sort=sort or None)
 
 
 @router.get("/referrals")
 def referral_list(request: Request, db: DbSession,
                   principal: Principal = Depends(require_page("referrals:read")),
                   status: str | None = "open", need_domain: str | None = None, urgency: str | None = None,
-                  overdue: str | None = None, q: str | None = None, page: int = 1):
-    """Plan: the referral board (its referrals with their loop status). Hub/CBO: the worklist."""
+                  overdue: str | None = None, q: str | None = None, page: int = 1,
+                  plan_id: int | None = None, sort: str | None = None):
+    """Plan: the referral board (its referrals with their loop status). Hub/CBO: the worklist, one
+    across every plan it works for (each row labelled with its plan)."""
     board = principal.is_plan
-    f = _filters(status, need_domain, urgency, overdue, q, top_level=board)
+    f = _filters(status, need_domain, urgency, overdue, q, top_level=board, plan_id=plan_id, sort=sort)
     now = utcnow()
     result = service.list_referrals(db, principal, f, page, 50, now)
     counts = repo.counts_by_status(db, principal, top_level_only=board)
+    plan_names = {} if board else dict(db.execute(
+        select(Organization.id, Organization.name).where(Organization.kind == OrgKind.HEALTH_PLAN,
+                                                         Organization.id.in_(repo.visible_plan_ids(principal)))
+        .order_by(Organization.name)).all())
+    from socialcare.notifications.service import unread_referral_ids
     return render(request, "referrals/list.html", {
         "result": result, "board": board, "counts": counts,
         "overdue_total": repo.overdue_count(db, principal, now, top_level_only=board),
         "filters": {"status": status or "", "need_domain": need_domain or "", "urgency": urgency or "",
-                    "overdue": overdue or "", "q": q or ""},
+                    "overdue": overdue or "", "q": q or "", "plan_id": plan_id or "", "sort": sort or "due"},
+        "plan_names": plan_names, "plan_options": [(str(k), v) for k, v in plan_names.items()],
+        "sort_options": list(SORTS.items()),
+        "unread_ids": unread_referral_ids(db, principal.user_id, [r.referral.id for r in result.items]),
         "status_options": [("open", "Open"), ("closed", "Closed")] + [(str(k), v) for k, v in rules.STATUS_LABELS.items()],
         "domain_options": [(str(k), v.label) for k, v in NEED_DOMAINS.items()],
         "urgency_options": [(u, u) for u in rules.PRIORITIES],
@@ -105,6 +121,7 @@ def _render_row(request: Request, db: Session, principal: Principal, ref: Referr
     row = service.row_for(db, principal, ref)
     return render(request, "referrals/_row.html", {
         "row": row, "board": principal.is_plan, "quick": _quick_actions, "row_message": message, "row_kind": kind,
+        "unread_ids": set(), "plan_names": {},
     })
 
 

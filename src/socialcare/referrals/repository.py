@@ -58,6 +58,11 @@ def referral_visibility(principal: Principal) -> ColumnElement[bool]:
     return Referral.owner_org_id == principal.org_id
 
 
+def visible_plan_ids(principal: Principal) -> Select:
+    """The plans whose referrals the principal's organization works (a hub or CBO may serve several)."""
+    return select(Referral.plan_id).where(referral_visibility(principal)).distinct()
+
+
 def active_consent_clause(org_id, member_id_col, now: datetime) -> ColumnElement[bool]:
     return (
         select(Consent.id)
@@ -239,6 +244,8 @@ class ReferralFilters:
     owner_org_id: int | None = None
     member_id: int | None = None
     top_level_only: bool = False  # plan board: the plan's own referrals (sub-referrals roll up)
+    plan_id: int | None = None  # a hub or CBO working for several plans: one plan's referrals
+    sort: str | None = None  # None/"due": overdue and urgent first; "newest", "oldest", "member"
 
 
 def list_select(principal: Principal, f: ReferralFilters, now: datetime) -> Select:
@@ -277,6 +284,8 @@ def list_select(principal: Principal, f: ReferralFilters, now: datetime) -> Sele
         stmt = stmt.where(Referral.member_id == f.member_id)
     if f.top_level_only:
         stmt = stmt.where(Referral.parent_id.is_(None))
+    if f.plan_id:
+        stmt = stmt.where(Referral.plan_id == f.plan_id)
     if f.q:
         for w in f.q.strip().lower().split()[:4]:
             stmt = stmt.where(
@@ -291,6 +300,12 @@ def list_select(principal: Principal, f: ReferralFilters, now: datetime) -> Sele
         (Referral.urgency == "stat", 0), (Referral.urgency == "asap", 1), (Referral.urgency == "urgent", 2), else_=3
     )
     open_rank = case((Referral.status.in_(list(rules.OPEN)), 0), else_=1)
+    if f.sort == "newest":
+        return stmt.order_by(Referral.created_at.desc(), Referral.id.desc())
+    if f.sort == "oldest":
+        return stmt.order_by(Referral.created_at, Referral.id)
+    if f.sort == "member":
+        return stmt.order_by(Member.last_name, Member.first_name, Referral.id)
     return stmt.order_by(
         open_rank, _flag(flags["overdue"]).desc(), urgency_rank,
         func.coalesce(Referral.outreach_due_at, Referral.created_at), Referral.id.desc(),
