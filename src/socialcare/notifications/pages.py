@@ -62,7 +62,6 @@ def save_settings(request: Request, db: DbSession, principal: PagePrincipal,
     zone = time_zone
     if language not in localization.UI_LANGUAGES:
         problems.append(Problem(_("choose a language from the list"), field="language"))
-    zone = form.get("time_zone")
     if zone is not None and zone != "":
         if not principal.role.endswith("admin"):
             raise Forbidden(_("Only an administrator sets the organization's time zone."))

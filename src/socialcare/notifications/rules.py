@@ -19,7 +19,7 @@ KINDS: dict[str, str] = {
 STATEMENT_KINDS = ("statement_ready", "statement_disputed", "statement_paid")
 # an auditor reads the log and is told nothing; every other role works referrals or statements
 SILENT_ROLES = ("auditor",)
-MILESTONES = {"outreach": "first outreach", "contact": "contact with the member", "service": "service start"}
+MILESTONES = {"outreach": "First outreach", "contact": "Contact with the member", "service": "Service start"}
 
 
 @dataclass(frozen=True)
@@ -57,31 +57,39 @@ def referral_kind(action: str | None, event_kind: str, to_status: str | None) ->
 
 
 def referral_text(kind: str, *, referral_id: int, need: str, actor_org: str, plan: str, detail: str = "") -> tuple[str, str]:
-    """Subject and body. Only the referral number, the need, organizations and the plan's name."""
-    n = f"#{referral_id}"
+    """Subject and body, in the language being rendered (web/localization.use). Only the referral
+    number, the need, organizations and the plan's name: never a member identifier."""
+    from socialcare.web.localization import gettext as _
+
+    v = {"n": f"#{referral_id}", "need": _(need).lower() if need else "", "org": actor_org, "plan": plan,
+         "detail": _(detail) if detail else ""}
     subjects = {
-        "received": f"New {need} referral {n}",
-        "routed": f"Referral {n} was routed",
-        "accepted": f"Referral {n} was accepted",
-        "returned": f"Referral {n} was returned",
-        "overdue": f"Referral {n} is overdue",
-        "escalated": f"Referral {n} was escalated",
-        "closed": f"Referral {n} was closed",
+        "received": _("New %(need)s referral %(n)s"),
+        "routed": _("Referral %(n)s was routed"),
+        "accepted": _("Referral %(n)s was accepted"),
+        "returned": _("Referral %(n)s was returned"),
+        "overdue": _("Referral %(n)s is overdue"),
+        "escalated": _("Referral %(n)s was escalated"),
+        "closed": _("Referral %(n)s was closed"),
     }
     bodies = {
-        "received": f"{actor_org} sent your organization a {need} referral ({n}).",
-        "routed": f"{actor_org} routed referral {n}{(' to ' + detail) if detail else ''}.",
-        "accepted": f"{actor_org} accepted referral {n}.",
-        "returned": f"{actor_org} returned referral {n}{(': ' + detail) if detail else ''}.",
-        "overdue": f"Referral {n}: {detail or 'a milestone'} is past its due time.",
-        "escalated": f"{actor_org} escalated referral {n} to the plan{(': ' + detail) if detail else ''}.",
-        "closed": f"{actor_org} closed referral {n}{(' (' + detail + ')') if detail else ''}.",
+        "received": _("%(org)s sent your organization a %(need)s referral (%(n)s)."),
+        "routed": _("%(org)s routed referral %(n)s to %(detail)s.") if detail else _("%(org)s routed referral %(n)s."),
+        "accepted": _("%(org)s accepted referral %(n)s."),
+        "returned": _("%(org)s returned referral %(n)s."),
+        "overdue": _("Referral %(n)s: %(detail)s is past its due time."),
+        "escalated": _("%(org)s escalated referral %(n)s to the plan."),
+        "closed": _("%(org)s closed referral %(n)s (%(detail)s).") if detail else _("%(org)s closed referral %(n)s."),
     }
-    return subjects[kind], f"{bodies[kind]} Plan: {plan}."
+    return subjects[kind] % v, (bodies[kind] + " " + _("Plan: %(plan)s.")) % v
 
 
 def statement_text(kind: str, *, number: str, counterpart: str, period: str = "") -> tuple[str, str]:
-    what = {"statement_ready": "is ready", "statement_disputed": "was disputed", "statement_paid": "was paid"}[kind]
-    subject = f"Statement {number} {what}"
-    body = f"Statement {number}{(' for ' + period) if period else ''} {what} ({counterpart})."
+    from socialcare.web.localization import gettext as _
+
+    v = {"number": number, "org": counterpart, "period": period}
+    subject = {"statement_ready": _("Statement %(number)s is ready"),
+               "statement_disputed": _("Statement %(number)s was disputed"),
+               "statement_paid": _("Statement %(number)s was paid")}[kind] % v
+    body = (_("Statement %(number)s for %(period)s (%(org)s).") if period else _("Statement %(number)s (%(org)s).")) % v
     return subject, body

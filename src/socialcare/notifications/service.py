@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -31,6 +32,7 @@ from socialcare.notifications.models import Notification, NotificationPreference
 from socialcare.notifications.settings import SmtpSettings, get_smtp_settings
 from socialcare.security.models import User
 from socialcare.security.principal import Principal
+from socialcare.web import localization
 
 log = logging.getLogger(__name__)
 _AFTER_COMMIT_KEY = "notifications.after_commit"
@@ -66,26 +68,27 @@ def set_preferences(session: Session, principal: Principal, choices: dict[str, r
 # ---- raising ---------------------------------------------------------------------------------
 
 
-def _recipients(session: Session, org_ids: set[int]) -> list[tuple[int, str | None]]:
+def _recipients(session: Session, org_ids: set[int]) -> list[tuple[int, str | None, str]]:
     if not org_ids:
         return []
     return list(session.execute(
-        select(User.id, User.email).where(User.organization_id.in_(org_ids), User.is_active.is_(True),
+        select(User.id, User.email, User.language).where(User.organization_id.in_(org_ids), User.is_active.is_(True),
                                           User.role.not_in(rules.SILENT_ROLES)).order_by(User.id)).all())
 
 
-def notify(session: Session, org_ids: set[int], kind: str, *, subject: str, body: str, link: str,
+def notify(session: Session, org_ids: set[int], kind: str, *, texts: Callable[[], tuple[str, str]], link: str,
            referral_id: int | None = None, plan_id: int | None = None, dedup_key: str | None = None,
            now: datetime | None = None) -> int:
-    """One notification per user of these organizations, by each user's preference. Returns how many
-    were stored; a user who already has ``dedup_key`` gets nothing new."""
+    """One notification per user of these organizations, by each user's preference, its subject and
+    body from ``texts()`` in the user's language. Returns how many were stored; a user who already
+    has ``dedup_key`` gets nothing new."""
     if kind not in rules.KINDS:
         raise ValueError(f"unknown notification kind {kind}")
     users = _recipients(session, org_ids)
     if not users:
         return 0
     now = now or utcnow()
-    ids = [u for u, _ in users]
+    ids = [u for u, _email, _lang in users]
     prefs = {(r.user_id): rules.Preference(r.in_app, r.email, r.digest) for r in session.scalars(
         select(NotificationPreference).where(NotificationPreference.user_id.in_(ids),
                                              NotificationPreference.kind == kind))}
@@ -94,9 +97,14 @@ def notify(session: Session, org_ids: set[int], kind: str, *, subject: str, body
         seen = set(session.scalars(select(Notification.user_id).where(
             Notification.user_id.in_(ids), Notification.dedup_key == dedup_key)))
     rows = []
-    for user_id, email in users:
+    worded: dict[str, tuple[str, str]] = {}
+    for user_id, email, language in users:
         if user_id in seen:
             continue
+        if language not in worded:
+            with localization.use(language):
+                worded[language] = texts()
+        subject, body = worded[language]
         pref = prefs.get(user_id, rules.DEFAULT_PREFERENCE)
         mode = rules.email_mode(pref, bool(email))
         if not pref.in_app and mode is None:
@@ -152,11 +160,13 @@ def on_referral_event(session: Session, principal: Principal | None, referral_id
     if kind == "routed":
         extra = (detail or {}).get("cbo_name") or ""
     elif kind == "closed":
-        extra = str(STATUS_LABELS.get(to_status, to_status or "")).lower()
-    subject, body = rules.referral_text(kind, referral_id=referral_id, need=need_label(ref.need_domain).lower(),
-                                        actor_org=names.get(actor, "socialcare") if actor else "socialcare",
-                                        plan=names.get(ref.plan_id, ""), detail=extra)
-    return notify(session, to, kind, subject=subject, body=body, link=f"/referrals/{referral_id}",
+        extra = str(STATUS_LABELS.get(to_status, to_status or ""))
+    def texts() -> tuple[str, str]:
+        return rules.referral_text(kind, referral_id=referral_id, need=need_label(ref.need_domain),
+                                   actor_org=names.get(actor, "socialcare") if actor else "socialcare",
+                                   plan=names.get(ref.plan_id, ""), detail=extra)
+
+    return notify(session, to, kind, texts=texts, link=f"/referrals/{referral_id}",
                   referral_id=referral_id, plan_id=ref.plan_id, dedup_key=f"{kind}:{referral_id}:{ref.version}",
                   now=now)
 
@@ -184,9 +194,11 @@ def check_overdue(session: Session, now: datetime | None = None) -> int:
             .order_by(Referral.id)).all()
         plans = _org_names(session, {r.plan_id for r in rows})
         for r in rows:
-            subject, body = rules.referral_text("overdue", referral_id=r.id, need="", actor_org="",
-                                                plan=plans.get(r.plan_id, ""), detail=rules.MILESTONES[key])
-            total += notify(session, {r.owner_org_id, r.requester_org_id}, "overdue", subject=subject, body=body,
+            def texts(r=r, key=key) -> tuple[str, str]:
+                return rules.referral_text("overdue", referral_id=r.id, need="", actor_org="",
+                                           plan=plans.get(r.plan_id, ""), detail=rules.MILESTONES[key])
+
+            total += notify(session, {r.owner_org_id, r.requester_org_id}, "overdue", texts=texts,
                             link=f"/referrals/{r.id}", referral_id=r.id, plan_id=r.plan_id,
                             dedup_key=f"overdue:{key}", now=now)
     return total
@@ -197,8 +209,10 @@ def notify_statement(session: Session, kind: str, *, org_ids: set[int], number: 
     """For the payments domain: a statement is ready (to the payer and payee), disputed or paid."""
     if kind not in rules.STATEMENT_KINDS:
         raise ValueError(f"not a statement notification: {kind}")
-    subject, body = rules.statement_text(kind, number=number, counterpart=counterpart, period=period)
-    return notify(session, org_ids, kind, subject=subject, body=body, link=link, plan_id=plan_id,
+    def texts() -> tuple[str, str]:
+        return rules.statement_text(kind, number=number, counterpart=counterpart, period=period)
+
+    return notify(session, org_ids, kind, texts=texts, link=link, plan_id=plan_id,
                   dedup_key=f"{kind}:{number}", now=now)
 
 

@@ -42,6 +42,7 @@ env.globals["CHANNELS"] = rules.CHANNELS
 env.globals["OUTREACH_RESULTS"] = rules.OUTREACH_RESULTS
 env.globals["ESCALATION_CATEGORIES"] = rules.ESCALATION_CATEGORIES
 env.globals["CONSENT_SCOPES"] = rules.CONSENT_SCOPES
+env.globals["ACTION_LABELS"] = {k: a.label for k, a in rules.ACTIONS.items()}
 env.filters["loop_status"] = lambda r: rules.loop_status(r.status, r.business_status)
 env.filters["hours"] = lambda v: "" if v is None else (f"{v:.0f} h" if v < 72 else f"{v / 24:.1f} days")
 
@@ -132,6 +133,9 @@ def act(request: Request, referral_id: int, db: DbSession,
         channel: str | None = Form(None), result: str | None = Form(None), row: str | None = Form(None)):
     """One lifecycle step. From the worklist (row=1, HTMX) the row is replaced in place; a conflict shows
     the fresh row with the message instead of overwriting someone's work."""
+    from socialcare.web import localization
+
+    localization.set_for_render(principal.language, principal.time_zone)  # messages below in the user's language
     if row and request.headers.get("HX-Request") == "true":
         try:
             with savepoint(db):
@@ -141,11 +145,26 @@ def act(request: Request, referral_id: int, db: DbSession,
             ref = service.get_referral(db, principal, referral_id, audit_read=False)
             return _render_row(request, db, principal, ref, exc.message, "error")
         label = rules.ACTIONS[action].label if action in rules.ACTIONS else action
-        return _render_row(request, db, principal, ref, f"{label}: saved.")
-    service.act(db, principal, referral_id, action, version=version, reason=reason or None,
-                channel=channel or None, result=result or None)
+        return _render_row(request, db, principal, ref, localization.gettext("%(label)s: saved.")
+                           % {"label": localization.gettext(label)})
+    try:
+        with savepoint(db):
+            service.act(db, principal, referral_id, action, version=version, reason=reason or None,
+                        channel=channel or None, result=result or None)
+    except (Conflict, InvalidInput) as exc:
+        # keep what was typed, say what went wrong beside the form used, and show the other change
+        ref = service.get_referral(db, principal, referral_id, audit_read=False)
+        ctx = _detail_context(db, principal, ref)
+        ctx["typed"] = {"action": action, "reason": reason or "", "channel": channel, "result": result}
+        ctx["action_error"] = {"action": action, "message": exc.message,
+                               "problems": [p.message for p in getattr(exc, "problems", [])]}
+        if isinstance(exc, Conflict) and version < ref.version:
+            ctx["conflict"] = [e for e, _org in ctx["timeline"]
+                               if e.referral_id == ref.id and (e.version or 0) > version]
+        return render(request, "referrals/detail.html", ctx, status_code=409 if isinstance(exc, Conflict) else 422)
     label = rules.ACTIONS[action].label if action in rules.ACTIONS else action
-    return redirect(f"/referrals/{referral_id}", flash=f"{label}: saved.", kind="success", request=request)
+    return redirect(f"/referrals/{referral_id}", flash=localization.gettext("%(label)s: saved.")
+                    % {"label": localization.gettext(label)}, kind="success", request=request)
 
 
 @router.get("/referrals/new")
@@ -195,6 +214,13 @@ def create_referral(request: Request, db: DbSession,
 def referral_page(request: Request, referral_id: int, db: DbSession,
                   principal: Principal = Depends(require_page("referrals:read"))):
     ref = service.get_referral(db, principal, referral_id)
+    from socialcare.notifications.service import mark_read
+
+    mark_read(db, principal, referral_id=ref.id)  # opening it reads its notifications
+    return render(request, "referrals/detail.html", _detail_context(db, principal, ref))
+
+
+def _detail_context(db: Session, principal: Principal, ref: Referral) -> dict:
     now = utcnow()
     row = service.row_for(db, principal, ref, now)
     subs = repo.children(db, ref.id) if (principal.is_plan or principal.org_id == ref.owner_org_id) else []
@@ -218,7 +244,7 @@ def referral_page(request: Request, referral_id: int, db: DbSession,
         ("Contact with the member", ref.contact_due_at, ref.contacted_at, row.contact_overdue),
         ("Service start", ref.service_due_at, ref.service_started_at, row.service_overdue),
     ]
-    return render(request, "referrals/detail.html", {
+    return {
         "ref": ref, "row": row, "subs": subs, "parent": parent, "timeline": timeline, "consents": consents,
         "escalations": escalations, "service": svc, "clocks": clocks, "now": now,
         "durations": {
@@ -231,7 +257,8 @@ def referral_page(request: Request, referral_id: int, db: DbSession,
         "can_consent": ref.status in rules.OPEN and (principal.is_plan or ref.owner_org_id == principal.org_id),
         "consent_org": ref.owner_org_id,
         "orgs": dict(db.execute(select(Organization.id, Organization.name)).all()),
-    })
+        "typed": {}, "action_error": None, "conflict": None,
+    }
 
 
 # ---- hub routing console ---------------------------------------------------------------------
