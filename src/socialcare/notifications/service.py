@@ -194,7 +194,7 @@ def check_overdue(session: Session, now: datetime | None = None) -> int:
             .order_by(Referral.id)).all()
         plans = _org_names(session, {r.plan_id for r in rows})
         for r in rows:
-            def texts(r=r, key=key) -> tuple[str, str]:
+            def texts(r=r, key=key, plans=plans) -> tuple[str, str]:
                 return rules.referral_text("overdue", referral_id=r.id, need="", actor_org="",
                                            plan=plans.get(r.plan_id, ""), detail=rules.MILESTONES[key])
 
