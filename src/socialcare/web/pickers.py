@@ -21,6 +21,11 @@ def _words(q: str | None) -> list[str]:
     return [w for w in (q or "").strip().lower().split()[:4] if w]
 
 
+def _q(request: Request, q: str | None, target: str) -> str:
+    """The typed text: ``q``, or the search box's own field (HTMX sends it as ``<target>__q``)."""
+    return q if q is not None else request.query_params.get(f"{target}__q", "")
+
+
 def _member_match(words: list[str]):
     return and_(*[or_(func.lower(Member.last_name).like(f"{w}%"), func.lower(Member.first_name).like(f"{w}%"),
                       func.lower(Member.plan_member_id) == w) for w in words])
@@ -33,6 +38,7 @@ def pick_members(request: Request, db: DbSession, principal: PagePrincipal, q: s
     from socialcare.referrals.models import Referral
     from socialcare.security import audit
 
+    q = _q(request, q, target)
     words = _words(q)
     rows: list = []
     if words:
@@ -59,6 +65,7 @@ def pick_referrals(request: Request, db: DbSession, principal: PagePrincipal, q:
     from socialcare.referrals.models import Referral
     from socialcare.security import audit
 
+    q = _q(request, q, target)
     words = _words(q)
     rows: list = []
     if words:
@@ -82,6 +89,7 @@ def pick_referrals(request: Request, db: DbSession, principal: PagePrincipal, q:
 @router.get("/pick/services")
 def pick_services(request: Request, db: DbSession, principal: PagePrincipal, q: str | None = None,
                   target: str = "service_id", own: int = 1):
+    q = _q(request, q, target)
     words = _words(q)
     stmt = select(Service, Organization.name).join(Organization, Organization.id == Service.organization_id) \
         .where(Service.status == "active")
@@ -98,6 +106,7 @@ def pick_services(request: Request, db: DbSession, principal: PagePrincipal, q: 
 @router.get("/pick/organizations")
 def pick_organizations(request: Request, db: DbSession, principal: PagePrincipal, q: str | None = None,
                        target: str = "organization_id", kind: str | None = None):
+    q = _q(request, q, target)
     words = _words(q)
     stmt = select(Organization.id, Organization.name, Organization.kind, Organization.city)
     if kind:
