@@ -4,6 +4,7 @@ and the member profile panel (referral history, consents) for plan staff."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from datetime import UTC, date, datetime
 
@@ -85,11 +86,13 @@ def referral_list(request: Request, db: DbSession,
                   principal: Principal = Depends(require_page("referrals:read")),
                   status: str | None = "open", need_domain: str | None = None, urgency: str | None = None,
                   overdue: str | None = None, q: str | None = None, page: int = 1,
-                  plan_id: int | None = None, sort: str | None = None):
+                  plan_id: int | None = None, sort: str | None = None, mine: str | None = None):
     """Plan: the referral board (its referrals with their loop status). Hub/CBO: the worklist, one
     across every plan it works for (each row labelled with its plan)."""
     board = principal.is_plan
     f = _filters(status, need_domain, urgency, overdue, q, top_level=board, plan_id=plan_id, sort=sort)
+    if mine and not board:
+        f = dataclasses.replace(f, assigned_user_id=principal.user_id)
     now = utcnow()
     result = service.list_referrals(db, principal, f, page, 50, now)
     counts = repo.counts_by_status(db, principal, top_level_only=board)
@@ -102,7 +105,9 @@ def referral_list(request: Request, db: DbSession,
         "result": result, "board": board, "counts": counts,
         "overdue_total": repo.overdue_count(db, principal, now, top_level_only=board),
         "filters": {"status": status or "", "need_domain": need_domain or "", "urgency": urgency or "",
-                    "overdue": overdue or "", "q": q or "", "plan_id": plan_id or "", "sort": sort or "due"},
+                    "overdue": overdue or "", "q": q or "", "plan_id": plan_id or "", "sort": sort or "due",
+                    "mine": mine or ""},
+        "assignees": _assignees(db, [r.referral.id for r in result.items]),
         "plan_names": plan_names, "plan_options": [(str(k), v) for k, v in plan_names.items()],
         "sort_options": list(SORTS.items()),
         "unread_ids": unread_referral_ids(db, principal.user_id, [r.referral.id for r in result.items]),
@@ -111,6 +116,12 @@ def referral_list(request: Request, db: DbSession,
         "urgency_options": [(u, u) for u in rules.PRIORITIES],
         "quick": _quick_actions,
     }, block="results")
+
+
+def _assignees(db: Session, ids: list[int]) -> dict:
+    from socialcare.caseload import service as caseload
+
+    return caseload.current(db, ids)
 
 
 def _quick_actions(principal: Principal, ref: Referral) -> list[rules.Action]:
@@ -122,7 +133,7 @@ def _render_row(request: Request, db: Session, principal: Principal, ref: Referr
     row = service.row_for(db, principal, ref)
     return render(request, "referrals/_row.html", {
         "row": row, "board": principal.is_plan, "quick": _quick_actions, "row_message": message, "row_kind": kind,
-        "unread_ids": set(), "plan_names": {},
+        "unread_ids": set(), "plan_names": {}, "assignees": _assignees(db, [ref.id]),
     })
 
 
@@ -258,6 +269,19 @@ def _detail_context(db: Session, principal: Principal, ref: Referral) -> dict:
         "consent_org": ref.owner_org_id,
         "orgs": dict(db.execute(select(Organization.id, Organization.name)).all()),
         "typed": {}, "action_error": None, "conflict": None,
+        **_caseload_context(db, principal, ref, row.access),
+    }
+
+
+def _caseload_context(db: Session, principal: Principal, ref: Referral, access: str) -> dict:
+    from socialcare.caseload import service as caseload
+
+    works_it = ref.owner_org_id == principal.org_id and not principal.is_plan
+    return {
+        "assignee": caseload.current(db, [ref.id]).get(ref.id),
+        "staff": caseload.staff(db, principal) if works_it and ref.status in rules.OPEN else [],
+        "notes": caseload.notes(db, principal, ref, access),
+        "can_note": access != "hidden" and ref.status not in rules.TERMINAL,
     }
 
 

@@ -245,6 +245,7 @@ class ReferralFilters:
     member_id: int | None = None
     top_level_only: bool = False  # plan board: the plan's own referrals (sub-referrals roll up)
     plan_id: int | None = None  # a hub or CBO working for several plans: one plan's referrals
+    assigned_user_id: int | None = None  # "my caseload": referrals currently assigned to this user
     sort: str | None = None  # None/"due": overdue and urgent first; "newest", "oldest", "member"
 
 
@@ -286,6 +287,11 @@ def list_select(principal: Principal, f: ReferralFilters, now: datetime) -> Sele
         stmt = stmt.where(Referral.parent_id.is_(None))
     if f.plan_id:
         stmt = stmt.where(Referral.plan_id == f.plan_id)
+    if f.assigned_user_id:
+        from socialcare.caseload.models import ReferralAssignment
+
+        stmt = stmt.where(Referral.id.in_(select(ReferralAssignment.referral_id).where(
+            ReferralAssignment.user_id == f.assigned_user_id, ReferralAssignment.ended_at.is_(None))))
     if f.q:
         for w in f.q.strip().lower().split()[:4]:
             stmt = stmt.where(
