@@ -190,7 +190,8 @@ def check_overdue(session: Session, now: datetime | None = None) -> int:
             .where(Referral.status.in_(OPEN), Referral.owner_org_id.is_not(None), due.is_not(None), due < now,
                    done.is_(None))
             .where(~select(Notification.id).where(Notification.referral_id == Referral.id,
-                                                  Notification.dedup_key == f"overdue:{key}").exists())
+                                                  Notification.kind == "overdue",
+                                                  Notification.dedup_key.like(f"overdue:{key}:%")).exists())
             .order_by(Referral.id)).all()
         plans = _org_names(session, {r.plan_id for r in rows})
         for r in rows:
@@ -200,7 +201,7 @@ def check_overdue(session: Session, now: datetime | None = None) -> int:
 
             total += notify(session, {r.owner_org_id, r.requester_org_id}, "overdue", texts=texts,
                             link=f"/referrals/{r.id}", referral_id=r.id, plan_id=r.plan_id,
-                            dedup_key=f"overdue:{key}", now=now)
+                            dedup_key=f"overdue:{key}:{r.id}", now=now)
     return total
 
 
