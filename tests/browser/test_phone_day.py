@@ -34,6 +34,10 @@ def _context(browser, live_server, viewport):
 
 @pytest.fixture
 def routed_referral(browser_database, demo_logins):
+    return route_one_to_cbo(browser_database, demo_logins)
+
+
+def route_one_to_cbo(browser_database, demo_logins, plan_id: int | None = None) -> dict:
     """The hub routes one of its waiting referrals (a member with a phone) to the demo CBO."""
     from socialcare.referrals import service as svc
     from socialcare.referrals.models import Referral
@@ -50,7 +54,7 @@ def routed_referral(browser_database, demo_logins):
 
             ref = db.scalar(sa.select(Referral).join(Member, Member.id == Referral.member_id)
                             .where(Referral.owner_org_id == hub.org_id, Referral.status == "requested",
-                                   Member.phone.is_not(None))
+                                   Member.phone.is_not(None), *([Referral.plan_id == plan_id] if plan_id else []))
                             .order_by(Referral.id))
             assert ref is not None, "the demo has a referral waiting at the hub"
             svc.route(db, hub, ref.id, cbo_id=cbo_user.organization_id, service_id=None, version=None,
@@ -72,6 +76,7 @@ def test_cbo_worker_day_on_a_phone(browser, live_server, demo_logins, routed_ref
         # the bell shows the new referral; the inbox names it by number, never by the member
         bell = page.locator("a.bell")
         expect(bell.locator(".badge")).to_be_visible()
+        unread = int(bell.locator(".badge").inner_text())
         bell.click()
         problems += check_page(page, "inbox")
         note = page.get_by_role("link", name=re.compile(rf"referral #{rid}\b"))
@@ -80,7 +85,11 @@ def test_cbo_worker_day_on_a_phone(browser, live_server, demo_logins, routed_ref
         note.click()
         expect(page).to_have_url(re.compile(rf"/referrals/{rid}$"))
         problems += check_page(page, "referral (new)")
-        expect(page.locator("a.bell .badge")).to_have_count(0)  # opening it read the notification
+        # opening it read the notification
+        if unread == 1:
+            expect(page.locator("a.bell .badge")).to_have_count(0)
+        else:
+            expect(page.locator("a.bell .badge")).to_have_text(str(unread - 1))
         # call: a tap-to-call link with the member's number
         call = page.locator('a[href^="tel:"]').first
         expect(call).to_have_attribute("href", f"tel:{routed_referral['phone']}")
@@ -155,18 +164,12 @@ def test_readme_tour_pages_are_accessible_and_fit(browser, live_server, demo_log
                     continue
                 assert response.status < 400, (role, path, response.status)
                 problems += check_page(page, f"{role} {path}")
-                if path == "/referrals":  # and the first referral of the list
-                    first = page.locator("#referrals a[href^='/referrals/']").first
+                follow = {"/referrals": "#referrals a[href^='/referrals/']", "/members?q=a": "main a[href^='/members/']"}
+                if path in follow:  # and the first record of the list
+                    first = page.locator(follow[path]).first
                     if first.count():
-                        first.click()
-                        page.wait_for_load_state()
-                        problems += check_page(page, f"{role} referral page")
-                if path == "/members?q=a":
-                    first = page.locator("a[href^='/members/']").first
-                    if first.count():
-                        first.click()
-                        page.wait_for_load_state()
-                        problems += check_page(page, f"{role} member page")
+                        page.goto(first.get_attribute("href"))
+                        problems += check_page(page, f"{role} {path} first record")
         finally:
             ctx.close()
     assert problems == [], "\n".join(problems)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.test_browser import sign_in
+from tests.browser.test_phone_day import route_one_to_cbo
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +37,8 @@ def plans(browser_database, demo_logins):
                   WHERE r.plan_id = :p AND r.owner_org_id = :o ORDER BY r.id LIMIT 1""", p=plan_id, o=owner)
         return r[0] if r else None
 
+    if one(lake_id, cbo_org) is None:
+        route_one_to_cbo(browser_database, demo_logins, plan_id=lake_id)
     return {"ma": ma_id, "lake": lake_id, "ma_at_cbo": one(ma_id, cbo_org), "lake_at_cbo": one(lake_id, cbo_org),
             "ma_top": _rows(browser_database, "SELECT id, member_id FROM referral WHERE plan_id = :p AND parent_id IS NULL "
                             "ORDER BY id LIMIT 1", p=ma_id)[0],
