@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from socialcare.caseload.models import ReferralAssignment, ReferralNote
 from socialcare.core.clock import as_utc, utcnow
 from socialcare.core.errors import Forbidden, InvalidInput, NotFound, Problem
+from socialcare.referrals import repository as ref_repo
 from socialcare.referrals.models import Referral, ReferralEvent
 from socialcare.security import audit
 from socialcare.security.models import User
@@ -20,9 +21,9 @@ NOTE_MAX = 2000
 
 def staff(session: Session, principal: Principal) -> list[tuple[int, str, str]]:
     """The active users of the principal's organization who may work referrals: (id, username, name)."""
-    return list(session.execute(select(User.id, User.username, User.full_name)
-                                .where(User.organization_id == principal.org_id, User.is_active.is_(True),
-                                       User.role != "auditor").order_by(User.full_name)).all())
+    from socialcare.caseload import repository
+
+    return repository.staff(session, principal)
 
 
 def current(session: Session, referral_ids: list[int]) -> dict[int, tuple[int, str]]:
@@ -41,7 +42,7 @@ def assign(session: Session, principal: Principal, ref: Referral, *, user_id: in
     """Give the referral to one of the organization's staff. Taking an unassigned referral needs no
     reason; taking it from someone (or giving it to someone else) does. Returns False when nothing
     changed (already theirs)."""
-    if ref.owner_org_id != principal.org_id or principal.is_plan:
+    if not ref_repo.works_referral(principal, ref):
         raise Forbidden("Only the organization working the referral assigns it to its staff.")
     if principal.org_kind not in ("cbo", "community_care_hub") or not principal.can("referrals:read"):
         raise Forbidden("Your role may not assign referrals.")
@@ -83,7 +84,7 @@ def notes(session: Session, principal: Principal, ref: Referral, access: str) ->
     if access == "hidden":
         return []
     q = select(ReferralNote).where(ReferralNote.thread_id == thread_root(ref)).order_by(ReferralNote.at, ReferralNote.id)
-    if not principal.is_plan and ref.owner_org_id == principal.org_id and ref.closed_at is not None:
+    if ref_repo.works_referral(principal, ref) and ref.closed_at is not None:
         q = q.where(ReferralNote.at <= as_utc(ref.closed_at))
     return list(session.scalars(q))
 
@@ -106,7 +107,7 @@ def add_note(session: Session, principal: Principal, ref: Referral, body: str, a
 def note_in_error(session: Session, principal: Principal, note_id: int, now: datetime | None = None) -> ReferralNote:
     """The author marks their own note entered in error: it stays in the thread, struck through."""
     note = session.get(ReferralNote, note_id)
-    if note is None or note.organization_id != principal.org_id:
+    if note is None or not ref_repo.same_organization(principal, note.organization_id):
         raise NotFound(f"Note {note_id} is not one of your organization's.")
     if note.user_id != principal.user_id:
         raise Forbidden("Only the author marks a note entered in error.")

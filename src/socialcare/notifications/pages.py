@@ -4,12 +4,9 @@ preferences per kind, the interface language and (for administrators) the organi
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
-from sqlalchemy import update
 
 from socialcare.core.errors import Forbidden, InvalidInput, Problem
-from socialcare.directory.models import Organization
-from socialcare.notifications import rules, service
-from socialcare.security.models import User
+from socialcare.notifications import repository, rules, service
 from socialcare.web import localization
 from socialcare.web.deps import DbSession, PagePrincipal, csrf_protect
 from socialcare.web.localization import _
@@ -43,13 +40,12 @@ def read_all(request: Request, db: DbSession, principal: PagePrincipal):
 
 @router.get("/settings")
 def settings_page(request: Request, db: DbSession, principal: PagePrincipal):
-    org = db.get(Organization, principal.org_id)
-    user = db.get(User, principal.user_id) if principal.user_id else None
+    own = repository.own_settings(db, principal)
     return render(request, "notifications/settings.html", {
         "prefs": service.preferences(db, principal.user_id) if principal.user_id else {},
-        "time_zone": org.time_zone if org else "UTC", "zones": localization.TIME_ZONES,
+        "time_zone": own["time_zone"], "zones": localization.TIME_ZONES,
         "can_set_zone": principal.role.endswith("admin"),
-        "has_email": bool(user and user.email), "email": user.email if user else None,
+        "has_email": bool(own["email"]), "email": own["email"],
     })
 
 
@@ -71,10 +67,9 @@ def save_settings(request: Request, db: DbSession, principal: PagePrincipal,
         raise InvalidInput(_("The settings were not saved."), problems)
     choices = {k: rules.Preference(in_app=k in in_app, email=k in email, digest=k in digest) for k in rules.KINDS}
     service.set_preferences(db, principal, choices)
-    if principal.user_id:
-        db.execute(update(User).where(User.id == principal.user_id).values(language=language))
+    repository.set_language(db, principal, language)
     if zone:
-        db.execute(update(Organization).where(Organization.id == principal.org_id).values(time_zone=str(zone)))
+        repository.set_time_zone(db, principal, str(zone))
     with localization.use(language):
         msg = localization.gettext("Settings saved.")
     return redirect("/settings", flash=msg, kind="success", request=request)

@@ -96,10 +96,7 @@ def referral_list(request: Request, db: DbSession,
     now = utcnow()
     result = service.list_referrals(db, principal, f, page, 50, now)
     counts = repo.counts_by_status(db, principal, top_level_only=board)
-    plan_names = {} if board else dict(db.execute(
-        select(Organization.id, Organization.name).where(Organization.kind == OrgKind.HEALTH_PLAN,
-                                                         Organization.id.in_(repo.visible_plan_ids(principal)))
-        .order_by(Organization.name)).all())
+    plan_names = {} if board else repo.plan_names(db, principal)
     from socialcare.notifications.service import unread_referral_ids
     return render(request, "referrals/list.html", {
         "result": result, "board": board, "counts": counts,
@@ -276,7 +273,7 @@ def _detail_context(db: Session, principal: Principal, ref: Referral) -> dict:
 def _caseload_context(db: Session, principal: Principal, ref: Referral, access: str) -> dict:
     from socialcare.caseload import service as caseload
 
-    works_it = ref.owner_org_id == principal.org_id and not principal.is_plan
+    works_it = repo.works_referral(principal, ref)
     return {
         "assignee": caseload.current(db, [ref.id]).get(ref.id),
         "staff": caseload.staff(db, principal) if works_it and ref.status in rules.OPEN else [],

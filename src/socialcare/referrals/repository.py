@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, aliased
 
 from socialcare.core.clock import as_utc, utcnow
 from socialcare.directory.models import HubNetworkMembership, Organization, Service, ServiceArea
+from socialcare.kit.codes import OrgKind
 from socialcare.members.models import Member
 from socialcare.referrals import rules
 from socialcare.referrals.models import Consent, Escalation, Referral, ReferralEvent
@@ -61,6 +62,23 @@ def referral_visibility(principal: Principal) -> ColumnElement[bool]:
 def visible_plan_ids(principal: Principal) -> Select:
     """The plans whose referrals the principal's organization works (a hub or CBO may serve several)."""
     return select(Referral.plan_id).where(referral_visibility(principal)).distinct()
+
+
+def plan_names(session: Session, principal: Principal) -> dict[int, str]:
+    """Names of the plans whose referrals a hub or CBO works, by id (rows are labelled by plan)."""
+    return dict(session.execute(
+        select(Organization.id, Organization.name).where(Organization.kind == OrgKind.HEALTH_PLAN,
+                                                         Organization.id.in_(visible_plan_ids(principal)))
+        .order_by(Organization.name)).all())
+
+
+def works_referral(principal: Principal, ref: Referral) -> bool:
+    """The principal's organization is the one working this referral (a hub or CBO owner)."""
+    return not principal.is_plan and ref.owner_org_id == principal.org_id
+
+
+def same_organization(principal: Principal, org_id: int | None) -> bool:
+    return org_id is not None and org_id == principal.org_id
 
 
 def active_consent_clause(org_id, member_id_col, now: datetime) -> ColumnElement[bool]:

@@ -24,13 +24,10 @@ def screening_form(request: Request, db: DbSession, member_id: int, instrument: 
         inst = rules.instrument(instrument)
     except ValueError as exc:
         raise InvalidInput("Unknown instrument", [Problem(str(exc), field="instrument")]) from None
-    from sqlalchemy import select
-
-    from socialcare.members.models import Member
     from socialcare.web.localization import UI_LANGUAGES
 
     # offered in the member's preferred language when the questions exist in it
-    preferred = db.scalar(select(Member.preferred_language).where(Member.id == member_id))
+    preferred = service.preferred_language(db, principal, member_id, referral_id)
     if language not in UI_LANGUAGES:
         language = preferred if preferred in UI_LANGUAGES else principal.language
     return render(request, "screening/form.html", {

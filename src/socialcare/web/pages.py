@@ -11,13 +11,11 @@ from sqlalchemy import text
 from socialcare.core.db import savepoint
 from socialcare.web.deps import DbSession, PagePrincipal, public
 from socialcare.web.nav import NavItem, visible_nav
-from socialcare.web.pickers import router as pickers_router
 from socialcare.web.templating import render
 
 log = logging.getLogger("socialcare.web")
 
 router = APIRouter(tags=["pages"])
-router.include_router(pickers_router)
 
 NAV = [NavItem(label="Home", href="/", permission="home:read", order=0)]
 
