@@ -90,6 +90,7 @@ def test_external_source_refers_through_fhir_while_the_cbo_works_it_in_the_web_a
         task_id = created["task"]
 
         cbo = ctx.new_page()
+        cbo.on("dialog", lambda d: d.accept())  # consequential steps ask for confirmation
         cbo.set_default_timeout(15000)
         errors: list[str] = []
         cbo.on("pageerror", lambda e: errors.append(str(e)))
