@@ -67,6 +67,7 @@ def test_plan_hub_cbo_service_need_scorecard_and_joc(browser, live_server, demo_
         p.set_default_timeout(15000)
         errors: list[str] = []
         p.on("pageerror", lambda e: errors.append(str(e)))
+        p.on("dialog", lambda d: d.accept())  # consequential steps ask for confirmation
         p.errors = errors
         return p
 

@@ -76,7 +76,8 @@ def test_external_source_refers_through_fhir_while_the_cbo_works_it_in_the_web_a
     member_id, plan_member_id, first, last = _one(browser_database, """
         SELECT m.id, m.plan_member_id, m.first_name, m.last_name FROM member m
         WHERE NOT EXISTS (SELECT 1 FROM referral r WHERE r.member_id = m.id)
-        ORDER BY m.id DESC LIMIT 1""")
+        AND m.plan_id = (SELECT organization_id FROM user_account WHERE username = :u)
+        ORDER BY m.id DESC LIMIT 1""", u=plan_user)
     source = Source(["--server", live_server, "--username", plan_user, "--password", plan_password,
                      "--member-id", plan_member_id, "--from", plan_name, "--to", cbo_name,
                      "--category", "housing-instability", "--service", "Eviction prevention",
@@ -89,6 +90,7 @@ def test_external_source_refers_through_fhir_while_the_cbo_works_it_in_the_web_a
         task_id = created["task"]
 
         cbo = ctx.new_page()
+        cbo.on("dialog", lambda d: d.accept())  # consequential steps ask for confirmation
         cbo.set_default_timeout(15000)
         errors: list[str] = []
         cbo.on("pageerror", lambda e: errors.append(str(e)))

@@ -52,6 +52,7 @@ def test_one_referral_plan_hub_cbo_closed_loop(browser, live_server, demo_logins
         p.set_default_timeout(15000)
         errors: list[str] = []
         p.on("pageerror", lambda e: errors.append(str(e)))
+        p.on("dialog", lambda d: d.accept())  # consequential steps ask for confirmation
         p.errors = errors
         return p
 

@@ -47,10 +47,11 @@ def scalar(engine, sql: str, **params):
         return conn.execute(sa.text(sql), params).scalar()
 
 
-def test_one_plan_and_one_hub_whose_nine_cbos_cover_the_eight_counties(demo):
+def test_two_plans_and_one_hub_whose_nine_cbos_cover_the_eight_counties(demo):
     engine, result = demo
     kinds = dict(rows(engine, "SELECT kind, count(*) FROM organization GROUP BY kind"))
-    assert kinds[OrgKind.HEALTH_PLAN] == 1 and kinds[OrgKind.HUB] == 1
+    # the Medicaid plan, and a smaller Medicare Advantage plan sharing the hub (one inbox across plans)
+    assert kinds[OrgKind.HEALTH_PLAN] == 2 and kinds[OrgKind.HUB] == 1
     hub_id = scalar(engine, "SELECT id FROM organization WHERE kind = 'community_care_hub'")
     network = rows(engine, "SELECT cbo_id, start_date, end_date FROM hub_network_membership WHERE hub_id = :h", h=hub_id)
     assert len({r.cbo_id for r in network}) == 9
@@ -101,8 +102,10 @@ def test_about_twenty_services_across_the_need_domains_with_areas(demo):
 
 def test_members_live_at_real_zip_codes_with_valid_conditions(demo):
     engine, result = demo
+    # the Medicaid plan's roster (the second, Medicare Advantage plan adds a few members of its own)
     members = rows(engine, "SELECT id, plan_member_id, zip, county, state, birth_date, product_line, risk_score, "
-                           "preferred_language, pcp_npi FROM member")
+                           "preferred_language, pcp_npi FROM member WHERE plan_id = "
+                           "(SELECT min(id) FROM organization WHERE kind = 'health_plan')")
     assert len(members) == MEMBERS
     assert len({m.plan_member_id for m in members}) == MEMBERS
     zips = zip_index()

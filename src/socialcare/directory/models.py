@@ -32,6 +32,8 @@ class Organization(IdMixin, TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(300))
     hours: Mapped[str | None] = mapped_column(Text)  # opening hours in the organization's words (HSDS schedule)
+    # IANA zone every time is shown in to this organization's users (web/localization.py)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     services = relationship("Service", back_populates="organization", order_by="Service.name")
     locations = relationship("Location", back_populates="organization", order_by="Location.id")

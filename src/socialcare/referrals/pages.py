@@ -4,6 +4,7 @@ and the member profile panel (referral history, consents) for plan staff."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from datetime import UTC, date, datetime
 
@@ -44,6 +45,7 @@ env.globals["OUTREACH_RESULTS"] = rules.OUTREACH_RESULTS
 env.globals["ESCALATION_CATEGORIES"] = rules.ESCALATION_CATEGORIES
 env.globals["BARRIERS"] = BARRIERS
 env.globals["CONSENT_SCOPES"] = rules.CONSENT_SCOPES
+env.globals["ACTION_LABELS"] = {k: a.label for k, a in rules.ACTIONS.items()}
 env.filters["loop_status"] = lambda r: rules.loop_status(r.status, r.business_status)
 env.filters["hours"] = lambda v: "" if v is None else (f"{v:.0f} h" if v < 72 else f"{v / 24:.1f} days")
 
@@ -61,8 +63,13 @@ ACTION_HINTS = {
 }
 
 
-def _filters(status, need_domain, urgency, overdue, q, top_level) -> repo.ReferralFilters:
+SORTS = {"due": "Due first", "newest": "Newest", "oldest": "Oldest", "member": "Member name"}
+
+
+def _filters(status, need_domain, urgency, overdue, q, top_level, plan_id=None, sort=None) -> repo.ReferralFilters:
     problems = []
+    if sort and sort not in SORTS:
+        problems.append(Problem(f"unknown sort '{sort}'", field="sort"))
     if status and status not in ("open", "closed") and status not in rules.TRANSITIONS:
         problems.append(Problem(f"unknown status '{status}'", field="status"))
     if need_domain and need_domain not in {str(d) for d in NEED_DOMAINS}:
@@ -72,30 +79,48 @@ def _filters(status, need_domain, urgency, overdue, q, top_level) -> repo.Referr
     if problems:
         raise InvalidInput("The list was not filtered.", problems)
     return repo.ReferralFilters(status=status or None, need_domain=need_domain or None, urgency=urgency or None,
-                                overdue_only=bool(overdue), q=(q or "").strip() or None, top_level_only=top_level)
+                                overdue_only=bool(overdue), q=(q or "").strip() or None, top_level_only=top_level,
+                                plan_id=plan_id or None, sort=sort or None)
 
 
 @router.get("/referrals")
 def referral_list(request: Request, db: DbSession,
                   principal: Principal = Depends(require_page("referrals:read")),
                   status: str | None = "open", need_domain: str | None = None, urgency: str | None = None,
-                  overdue: str | None = None, q: str | None = None, page: int = 1):
-    """Plan: the referral board (its referrals with their loop status). Hub/CBO: the worklist."""
+                  overdue: str | None = None, q: str | None = None, page: int = 1,
+                  plan_id: int | None = None, sort: str | None = None, mine: str | None = None):
+    """Plan: the referral board (its referrals with their loop status). Hub/CBO: the worklist, one
+    across every plan it works for (each row labelled with its plan)."""
     board = principal.is_plan
-    f = _filters(status, need_domain, urgency, overdue, q, top_level=board)
+    f = _filters(status, need_domain, urgency, overdue, q, top_level=board, plan_id=plan_id, sort=sort)
+    if mine and not board:
+        f = dataclasses.replace(f, assigned_user_id=principal.user_id)
     now = utcnow()
     result = service.list_referrals(db, principal, f, page, 50, now)
     counts = repo.counts_by_status(db, principal, top_level_only=board)
+    plan_names = {} if board else repo.plan_names(db, principal)
+    from socialcare.notifications.service import unread_referral_ids
     return render(request, "referrals/list.html", {
         "result": result, "board": board, "counts": counts,
         "overdue_total": repo.overdue_count(db, principal, now, top_level_only=board),
         "filters": {"status": status or "", "need_domain": need_domain or "", "urgency": urgency or "",
-                    "overdue": overdue or "", "q": q or ""},
+                    "overdue": overdue or "", "q": q or "", "plan_id": plan_id or "", "sort": sort or "due",
+                    "mine": mine or ""},
+        "assignees": _assignees(db, [r.referral.id for r in result.items]),
+        "plan_names": plan_names, "plan_options": [(str(k), v) for k, v in plan_names.items()],
+        "sort_options": list(SORTS.items()),
+        "unread_ids": unread_referral_ids(db, principal.user_id, [r.referral.id for r in result.items]),
         "status_options": [("open", "Open"), ("closed", "Closed")] + [(str(k), v) for k, v in rules.STATUS_LABELS.items()],
         "domain_options": [(str(k), v.label) for k, v in NEED_DOMAINS.items()],
         "urgency_options": [(u, u) for u in rules.PRIORITIES],
         "quick": _quick_actions,
     }, block="results")
+
+
+def _assignees(db: Session, ids: list[int]) -> dict:
+    from socialcare.caseload import service as caseload
+
+    return caseload.current(db, ids)
 
 
 def _quick_actions(principal: Principal, ref: Referral) -> list[rules.Action]:
@@ -107,6 +132,7 @@ def _render_row(request: Request, db: Session, principal: Principal, ref: Referr
     row = service.row_for(db, principal, ref)
     return render(request, "referrals/_row.html", {
         "row": row, "board": principal.is_plan, "quick": _quick_actions, "row_message": message, "row_kind": kind,
+        "unread_ids": set(), "plan_names": {}, "assignees": _assignees(db, [ref.id]),
     })
 
 
@@ -117,6 +143,9 @@ def act(request: Request, referral_id: int, db: DbSession,
         channel: str | None = Form(None), result: str | None = Form(None), row: str | None = Form(None)):
     """One lifecycle step. From the worklist (row=1, HTMX) the row is replaced in place; a conflict shows
     the fresh row with the message instead of overwriting someone's work."""
+    from socialcare.web import localization
+
+    localization.set_for_render(principal.language, principal.time_zone)  # messages below in the user's language
     if row and request.headers.get("HX-Request") == "true":
         try:
             with savepoint(db):
@@ -126,11 +155,26 @@ def act(request: Request, referral_id: int, db: DbSession,
             ref = service.get_referral(db, principal, referral_id, audit_read=False)
             return _render_row(request, db, principal, ref, exc.message, "error")
         label = rules.ACTIONS[action].label if action in rules.ACTIONS else action
-        return _render_row(request, db, principal, ref, f"{label}: saved.")
-    service.act(db, principal, referral_id, action, version=version, reason=reason or None,
-                channel=channel or None, result=result or None)
+        return _render_row(request, db, principal, ref, localization.gettext("%(label)s: saved.")
+                           % {"label": localization.gettext(label)})
+    try:
+        with savepoint(db):
+            service.act(db, principal, referral_id, action, version=version, reason=reason or None,
+                        channel=channel or None, result=result or None)
+    except (Conflict, InvalidInput) as exc:
+        # keep what was typed, say what went wrong beside the form used, and show the other change
+        ref = service.get_referral(db, principal, referral_id, audit_read=False)
+        ctx = _detail_context(db, principal, ref)
+        ctx["typed"] = {"action": action, "reason": reason or "", "channel": channel, "result": result}
+        ctx["action_error"] = {"action": action, "message": exc.message,
+                               "problems": [p.message for p in getattr(exc, "problems", [])]}
+        if isinstance(exc, Conflict) and version < ref.version:
+            ctx["conflict"] = [e for e, _org in ctx["timeline"]
+                               if e.referral_id == ref.id and (e.version or 0) > version]
+        return render(request, "referrals/detail.html", ctx, status_code=409 if isinstance(exc, Conflict) else 422)
     label = rules.ACTIONS[action].label if action in rules.ACTIONS else action
-    return redirect(f"/referrals/{referral_id}", flash=f"{label}: saved.", kind="success", request=request)
+    return redirect(f"/referrals/{referral_id}", flash=localization.gettext("%(label)s: saved.")
+                    % {"label": localization.gettext(label)}, kind="success", request=request)
 
 
 @router.get("/referrals/new")
@@ -183,6 +227,13 @@ def create_referral(request: Request, db: DbSession,
 def referral_page(request: Request, referral_id: int, db: DbSession,
                   principal: Principal = Depends(require_page("referrals:read"))):
     ref = service.get_referral(db, principal, referral_id)
+    from socialcare.notifications.service import mark_read
+
+    mark_read(db, principal, referral_id=ref.id)  # opening it reads its notifications
+    return render(request, "referrals/detail.html", _detail_context(db, principal, ref))
+
+
+def _detail_context(db: Session, principal: Principal, ref: Referral) -> dict:
     now = utcnow()
     row = service.row_for(db, principal, ref, now)
     subs = repo.children(db, ref.id) if (principal.is_plan or principal.org_id == ref.owner_org_id) else []
@@ -214,7 +265,7 @@ def referral_page(request: Request, referral_id: int, db: DbSession,
         contract = contract_clocks.contract_for(db, ref.plan_id, ref.owner_org_id, ref.contract_id)
         recent_contacts = workspace.recent_contacts_by_others(db, principal, ref.member_id,
                                                               contract.id if contract else None, now)
-    return render(request, "referrals/detail.html", {
+    return {
         "recent_contacts": recent_contacts,
         "ref": ref, "row": row, "subs": subs, "parent": parent, "timeline": timeline, "consents": consents,
         "escalations": escalations, "service": svc, "clocks": clocks, "now": now,
@@ -228,9 +279,23 @@ def referral_page(request: Request, referral_id: int, db: DbSession,
         "can_consent": ref.status in rules.OPEN and (principal.is_plan or ref.owner_org_id == principal.org_id),
         "consent_org": ref.owner_org_id,
         "orgs": dict(db.execute(select(Organization.id, Organization.name)).all()),
+        "typed": {}, "action_error": None, "conflict": None,
         **service.contract_and_loop(db, principal, ref),
         "member_key": row.member_fields.get("plan_member_id") if isinstance(row.member_fields, dict) else None,
-    })
+        **_caseload_context(db, principal, ref, row.access),
+    }
+
+
+def _caseload_context(db: Session, principal: Principal, ref: Referral, access: str) -> dict:
+    from socialcare.caseload import service as caseload
+
+    works_it = repo.works_referral(principal, ref)
+    return {
+        "assignee": caseload.current(db, [ref.id]).get(ref.id),
+        "staff": caseload.staff(db, principal) if works_it and ref.status in rules.OPEN else [],
+        "notes": caseload.notes(db, principal, ref, access),
+        "can_note": access != "hidden" and ref.status not in rules.TERMINAL,
+    }
 
 
 @router.post("/referrals/{referral_id}/contract", dependencies=[Depends(csrf_protect)])

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, aliased
 
 from socialcare.core.clock import as_utc, utcnow
 from socialcare.directory.models import HubNetworkMembership, Organization, Service, ServiceArea
+from socialcare.kit.codes import OrgKind
 from socialcare.members.models import Member
 from socialcare.referrals import rules
 from socialcare.referrals.models import Consent, Escalation, Referral, ReferralEvent
@@ -56,6 +57,28 @@ def referral_visibility(principal: Principal) -> ColumnElement[bool]:
     if principal.is_hub:
         return or_(Referral.owner_org_id == principal.org_id, Referral.requester_org_id == principal.org_id)
     return Referral.owner_org_id == principal.org_id
+
+
+def visible_plan_ids(principal: Principal) -> Select:
+    """The plans whose referrals the principal's organization works (a hub or CBO may serve several)."""
+    return select(Referral.plan_id).where(referral_visibility(principal)).distinct()
+
+
+def plan_names(session: Session, principal: Principal) -> dict[int, str]:
+    """Names of the plans whose referrals a hub or CBO works, by id (rows are labelled by plan)."""
+    return dict(session.execute(
+        select(Organization.id, Organization.name).where(Organization.kind == OrgKind.HEALTH_PLAN,
+                                                         Organization.id.in_(visible_plan_ids(principal)))
+        .order_by(Organization.name)).all())
+
+
+def works_referral(principal: Principal, ref: Referral) -> bool:
+    """The principal's organization is the one working this referral (a hub or CBO owner)."""
+    return not principal.is_plan and ref.owner_org_id == principal.org_id
+
+
+def same_organization(principal: Principal, org_id: int | None) -> bool:
+    return org_id is not None and org_id == principal.org_id
 
 
 def active_consent_clause(org_id, member_id_col, now: datetime) -> ColumnElement[bool]:
@@ -239,6 +262,9 @@ class ReferralFilters:
     owner_org_id: int | None = None
     member_id: int | None = None
     top_level_only: bool = False  # plan board: the plan's own referrals (sub-referrals roll up)
+    plan_id: int | None = None  # a hub or CBO working for several plans: one plan's referrals
+    assigned_user_id: int | None = None  # "my caseload": referrals currently assigned to this user
+    sort: str | None = None  # None/"due": overdue and urgent first; "newest", "oldest", "member"
 
 
 def list_select(principal: Principal, f: ReferralFilters, now: datetime) -> Select:
@@ -277,6 +303,13 @@ def list_select(principal: Principal, f: ReferralFilters, now: datetime) -> Sele
         stmt = stmt.where(Referral.member_id == f.member_id)
     if f.top_level_only:
         stmt = stmt.where(Referral.parent_id.is_(None))
+    if f.plan_id:
+        stmt = stmt.where(Referral.plan_id == f.plan_id)
+    if f.assigned_user_id:
+        from socialcare.caseload.models import ReferralAssignment
+
+        stmt = stmt.where(Referral.id.in_(select(ReferralAssignment.referral_id).where(
+            ReferralAssignment.user_id == f.assigned_user_id, ReferralAssignment.ended_at.is_(None))))
     if f.q:
         for w in f.q.strip().lower().split()[:4]:
             stmt = stmt.where(
@@ -291,6 +324,12 @@ def list_select(principal: Principal, f: ReferralFilters, now: datetime) -> Sele
         (Referral.urgency == "stat", 0), (Referral.urgency == "asap", 1), (Referral.urgency == "urgent", 2), else_=3
     )
     open_rank = case((Referral.status.in_(list(rules.OPEN)), 0), else_=1)
+    if f.sort == "newest":
+        return stmt.order_by(Referral.created_at.desc(), Referral.id.desc())
+    if f.sort == "oldest":
+        return stmt.order_by(Referral.created_at, Referral.id)
+    if f.sort == "member":
+        return stmt.order_by(Member.last_name, Member.first_name, Referral.id)
     return stmt.order_by(
         open_rank, _flag(flags["overdue"]).desc(), urgency_rank,
         func.coalesce(Referral.outreach_due_at, Referral.created_at), Referral.id.desc(),

@@ -31,6 +31,7 @@ from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, 
 from socialcare.directory.models import Organization, Service
 from socialcare.kit.codes import NEED_DOMAINS, NeedDomain, OrgKind
 from socialcare.members.models import Member
+from socialcare.notifications import service as notifications
 from socialcare.referrals import repository as repo
 from socialcare.referrals import rules
 from socialcare.referrals.models import (
@@ -111,6 +112,8 @@ def _event(session: Session, principal: Principal | None, ref_id: int, at: datet
         user_id=principal.user_id if principal else None, username=principal.username if principal else "system",
         org_id=principal.org_id if principal else None, version=version,
     ))
+    notifications.on_referral_event(session, principal, ref_id, action=action, event_kind=kind, to_status=to_status,
+                                    detail=detail, now=at)
 
 
 def _cas(session: Session, ref: Referral, seen_version: int, values: dict) -> int:

@@ -18,15 +18,21 @@ router = APIRouter(tags=["screening"])
 
 @router.get("/screening/new")
 def screening_form(request: Request, db: DbSession, member_id: int, instrument: str = "ahc_hrsn_core",
-                   referral_id: int | None = None,
+                   referral_id: int | None = None, language: str | None = None,
                    principal: Principal = Depends(require_page("screening:write"))):
     try:
         inst = rules.instrument(instrument)
     except ValueError as exc:
         raise InvalidInput("Unknown instrument", [Problem(str(exc), field="instrument")]) from None
+    from socialcare.web.localization import UI_LANGUAGES
+
+    # offered in the member's preferred language when the questions exist in it
+    preferred = service.preferred_language(db, principal, member_id, referral_id)
+    if language not in UI_LANGUAGES:
+        language = preferred if preferred in UI_LANGUAGES else principal.language
     return render(request, "screening/form.html", {
         "inst": inst, "member_id": member_id, "referral_id": referral_id,
-        "instruments": list(rules.instruments().values()),
+        "instruments": list(rules.instruments().values()), "language": language, "preferred": preferred,
     })
 
 

@@ -55,6 +55,13 @@ def _member_for(session: Session, principal: Principal, member_id: int, referral
     raise Forbidden(f"Member {member_id} is not your plan's member, nor referred to your organization.")
 
 
+def preferred_language(session: Session, principal: Principal, member_id: int,
+                       referral_id: int | None = None) -> str | None:
+    """The member's preferred language, for offering the screening in it (the member must be the
+    plan's, or referred to the principal's organization)."""
+    return _member_for(session, principal, member_id, referral_id).preferred_language
+
+
 def submit(session: Session, principal: Principal, data: ScreeningInput, *, now: datetime | None = None) -> Screening:
     principal.require("screening:write")
     now = now or utcnow()

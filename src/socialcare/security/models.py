@@ -33,6 +33,7 @@ class User(IdMixin, TimestampMixin, Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")  # interface language
 
     organization = relationship("Organization", lazy="joined")
 

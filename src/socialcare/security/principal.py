@@ -18,6 +18,8 @@ class Principal:
     role: str
     org_name: str = ""
     via: str = "web"  # web, api, cli, fhir, job
+    time_zone: str = "UTC"  # the organization's IANA zone: times are shown in it
+    language: str = "en"  # the user's interface language
 
     def can(self, permission: str) -> bool:
         return role_allows(self.role, permission)

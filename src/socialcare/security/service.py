@@ -54,6 +54,8 @@ def principal_for_user(user: User, via: str = "web") -> Principal:
         role=user.role,
         org_name=org.name,
         via=via,
+        time_zone=getattr(org, "time_zone", None) or "UTC",
+        language=getattr(user, "language", None) or "en",
     )
 
 

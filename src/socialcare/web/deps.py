@@ -66,6 +66,7 @@ def get_db(request: Request) -> Iterator[Session]:
     # session_factory() is looked up per request: tests swap it for one bound to their connection.
     factory = getattr(request.app.state, "session_factory", None) or core_db.session_factory()
     session = factory()
+    request.state.db = session  # the layout reads the unread-notification count through it
     try:
         yield session
         session.commit()

@@ -32,6 +32,7 @@ from socialcare.core.money import fmt_usd
 from socialcare.core.settings import get_settings
 from socialcare.kit.codes import NEED_DOMAINS, ORG_KIND_LABELS, PRODUCT_LINE_LABELS
 from socialcare.security.rules import ROLE_LABELS
+from socialcare.web import localization
 from socialcare.web.csrf import CSRF_FIELD, CSRF_HEADER, csrf_token
 from socialcare.web.nav import visible_nav
 
@@ -42,6 +43,11 @@ templates = Jinja2Blocks(directory=str(TEMPLATES_DIR))
 env = templates.env
 env.trim_blocks = True
 env.lstrip_blocks = True
+env.add_extension("jinja2.ext.i18n")
+env.install_gettext_callables(  # type: ignore[attr-defined]
+    localization.gettext, localization.ngettext, newstyle=True,
+    pgettext=localization.pgettext, npgettext=localization.npgettext,
+)
 
 NEED_DOMAIN_LABELS = {str(k): v.label for k, v in NEED_DOMAINS.items()}
 
@@ -61,8 +67,11 @@ env.filters["org_kind_label"] = lambda v: _label(ORG_KIND_LABELS, v)
 env.filters["role_label"] = lambda v: _label(ROLE_LABELS, v)
 env.filters["product_line_label"] = lambda v: _label(PRODUCT_LINE_LABELS, v)
 env.filters["thousands"] = lambda v: "" if v is None else f"{v:,}"
-env.filters["date"] = lambda v, fmt="%b %d, %Y": "" if v is None else v.strftime(fmt)
-env.filters["datetime"] = lambda v, fmt="%Y-%m-%d %H:%M UTC": "" if v is None else v.strftime(fmt)
+# every time shown is in the organization's zone, named (web/localization.py)
+env.filters["date"] = localization.format_date
+env.filters["datetime"] = localization.format_datetime
+env.filters["language_name"] = localization.language_name
+env.globals["UI_LANGUAGES"] = localization.UI_LANGUAGES
 env.globals["NEED_DOMAIN_LABELS"] = NEED_DOMAIN_LABELS
 env.globals["ORG_KIND_LABELS"] = {str(k): v for k, v in ORG_KIND_LABELS.items()}
 env.globals["PRODUCT_LINE_LABELS"] = {str(k): v for k, v in PRODUCT_LINE_LABELS.items()}
@@ -128,6 +137,7 @@ def base_context(request: Request) -> dict[str, Any]:
     principal = getattr(request.state, "principal", None)
     nav_items = getattr(request.app.state, "nav", [])
     token = csrf_token(request)
+    localization.set_for_render(getattr(principal, "language", None), getattr(principal, "time_zone", None))
     return {
         "request": request,
         "principal": principal,
@@ -138,7 +148,18 @@ def base_context(request: Request) -> dict[str, Any]:
         "hx_headers": json.dumps({CSRF_HEADER: token}),
         "flashes": read_flashes(request),
         "is_htmx": is_htmx(request),
+        "unread_notifications": lambda: _unread(request, principal),
+        "ui_language": localization.current_language(),
     }
+
+
+def _unread(request: Request, principal: Any) -> int:
+    db = getattr(request.state, "db", None)
+    if db is None or principal is None or not getattr(principal, "user_id", None):
+        return 0
+    from socialcare.notifications.service import unread_count
+
+    return unread_count(db, principal.user_id)
 
 
 def render(
@@ -152,6 +173,11 @@ def render(
 ) -> Response:
     ctx = base_context(request)
     ctx.update(context or {})
+    if "language" in ctx or "time_zone" in ctx:  # a member-facing screen in the member's language
+        principal = ctx.get("principal")
+        localization.set_for_render(ctx.get("language") or getattr(principal, "language", None),
+                                    ctx.get("time_zone") or getattr(principal, "time_zone", None))
+        ctx["ui_language"] = localization.current_language()
     if block and is_htmx(request):
         response = templates.TemplateResponse(
             request, name, ctx, status_code=status_code, headers=headers, block_name=block

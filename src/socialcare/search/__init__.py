@@ -1,0 +1,1 @@
+"""Search-as-you-type pickers: members, referrals, services, organizations the user may see."""
