@@ -73,3 +73,13 @@ def test_escalations_climb_on_the_worker(db, world):
     run = _run(db, "partnership.climb_escalations")
     assert run.status == "succeeded", run.error
     assert run.result["count"] == len(run.result["climbed"])
+
+
+def test_notifications_run_on_the_worker(db, world):
+    """Overdue clocks, pending emails and digests are worker jobs; without SMTP settings nothing is sent."""
+    from socialcare.jobs.registry import get_job
+
+    for name in ("notifications.overdue", "notifications.email", "notifications.digest"):
+        assert get_job(name) is not None, name
+        run = _run(db, name)
+        assert run.status == "succeeded", (name, run.error)
