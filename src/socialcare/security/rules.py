@@ -47,6 +47,7 @@ PERMISSIONS: dict[Role, set[str]] = {
         "contracts:read", "contracts:write", "contracts:members", "payments:settle", "payments:read",
         "modeling:use", "measures:read", "joc:read", "joc:write", "analytics:use", "analytics:savings",
         "exchange:import", "exchange:export", "delivery:read", "delivery:approve", "escalations:resolve",
+        "exchange:configure",
     },
     Role.PLAN_STAFF: _COMMON
     | {
