@@ -45,6 +45,18 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def limit_waits(session: Session) -> None:
+    """For a request's transaction on PostgreSQL: a contended row (lock_timeout) or a runaway statement
+    (statement_timeout) ends in an error the web layer answers 409/503, never a request that waits
+    forever. Jobs and the CLI (long bulk statements) keep the server's defaults."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    settings = get_settings()
+    session.connection().exec_driver_sql(
+        f"SET LOCAL statement_timeout = {int(settings.db_statement_timeout_ms)}; "
+        f"SET LOCAL lock_timeout = {int(settings.db_lock_timeout_ms)}")
+
+
 @lru_cache
 def get_engine() -> Engine:
     return make_engine(get_settings().effective_database_url)

@@ -28,8 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from socialcare.core.errors import InvalidInput, Problem
-from socialcare.directory.models import Location, Organization, Service, ServiceArea
 from socialcare.directory import service as directory_service
+from socialcare.directory.models import Location, Organization, Service, ServiceArea
 from socialcare.kit.codes import NEED_DOMAINS, ORG_KIND_LABELS, NeedDomain, OrgKind
 from socialcare.security import audit
 from socialcare.security.principal import Principal

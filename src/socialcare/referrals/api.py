@@ -21,6 +21,7 @@ from socialcare.referrals import schemas, service
 from socialcare.referrals.models import Escalation, Referral
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, require_api
+from socialcare.web.limits import upload_limit
 
 router = APIRouter(tags=["referrals"])
 
@@ -162,7 +163,7 @@ def route(referral_id: int, body: schemas.RouteIn, response: Response, db: DbSes
 
 
 @router.post("/referrals/batches", response_model=schemas.BatchOut, status_code=201,
-             summary="Assign a list of members to a partner (all rows or none)")
+             summary="Assign a list of members to a partner (all rows or none)", max_body_size=upload_limit())
 def assign_batch(body: schemas.BatchIn, db: DbSession,
                  principal: Annotated[Principal, Depends(require_api("referrals:assign_batch"))]):
     rows = service.parse_batch_csv(body.csv, "csv") if body.csv else None

@@ -24,6 +24,7 @@ from socialcare.referrals.models import Escalation, Referral
 from socialcare.security.principal import Principal
 from socialcare.security.rules import is_plan_role
 from socialcare.web.deps import DbSession, csrf_protect, require_page
+from socialcare.web.limits import upload_limit
 from socialcare.web.nav import NavItem
 from socialcare.web.templating import env, redirect, render
 
@@ -279,7 +280,7 @@ def batch_form(request: Request, db: DbSession,
     })
 
 
-@router.post("/referrals/batches", dependencies=[Depends(csrf_protect)])
+@router.post("/referrals/batches", dependencies=[Depends(csrf_protect)], max_body_size=upload_limit())
 def batch_upload(request: Request, db: DbSession,
                  principal: Principal = Depends(require_page("referrals:assign_batch")),
                  partner_org_id: int = Form(...), need_domain: str = Form(...), urgency: str = Form("routine"),

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socialcare.core.errors import Forbidden, InvalidInput, Problem
-from socialcare.directory.models import Location, Organization, Service
 from socialcare.directory import service as directory_service
+from socialcare.directory.models import Location, Organization, Service
 from socialcare.interop.fhir import store
 from socialcare.interop.fhir.base import TEMP_CODES, FhirError, parse, to_json, with_meta
 from socialcare.kit.codes import NEED_DOMAINS, OrgKind
