@@ -38,7 +38,7 @@ from socialcare.delivery.models import (
 )
 from socialcare.directory.models import Organization, Service
 from socialcare.members.models import Member
-from socialcare.security import audit
+from socialcare.security import access, audit
 from socialcare.security.principal import Principal
 from socialcare.security.rules import is_plan_role
 
@@ -57,13 +57,9 @@ def _require_writer(principal: Principal) -> None:
 def _member_for_write(session: Session, principal: Principal, member_id: int | None, action: str) -> Member:
     if member_id is None:
         raise InvalidInput("Which member?", [Problem("which member?", field="member_id")])
-    m = repo.visible_member(session, principal, member_id)
-    if m is None:
-        audit.record_denied(session, principal, action, object_type="member", object_id=member_id,
-                            member_id=member_id if session.get(Member, member_id) else None,
-                            reason="member not shared with the organization")
-        raise Forbidden("This member is not shared with your organization (an open referral and the member's "
-                        "consent are needed).")
+    access.require(session, principal, access.Purpose.RECORD_SERVICE, member_id, action)
+    m = session.get(Member, member_id)
+    assert m is not None
     return m
 
 

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -41,7 +41,7 @@ from socialcare.referrals.models import (
     ReferralEvent,
 )
 from socialcare.referrals.rules import Side, Status
-from socialcare.security import audit
+from socialcare.security import access, audit
 from socialcare.security.principal import Principal
 from socialcare.security.rules import is_plan_role
 
@@ -461,21 +461,16 @@ def _open_referral_ids(session: Session, member_id: int, org_id: int) -> list[in
 
 
 def _may_record_for(session: Session, principal: Principal, member: Member, org_id: int) -> bool:
-    if principal.is_plan:
-        return is_plan_role(principal.role) and member.plan_id == principal.org_id
-    if not principal.can("referrals:work") and not principal.can("referrals:route"):
+    """Who records a member's consent to share with an organization: the member's plan; the
+    organization itself on an open referral it holds (consent given at outreach); a hub for a CBO it
+    routed the member to (an open sub-referral it requested). Nobody else."""
+    if not access.may(session, principal, access.Purpose.RECORD_CONSENT, member.id):
         return False
-    # the organization itself (consent given at outreach), or a hub for a CBO it routed the member to
-    owns = session.scalar(select(func.count()).select_from(Referral).where(
-        Referral.member_id == member.id, Referral.status.in_(list(rules.OPEN)),
-        Referral.owner_org_id == principal.org_id))
-    if org_id == principal.org_id:
-        return bool(owns)
-    if principal.is_hub:
-        return bool(session.scalar(select(func.count()).select_from(Referral).where(
-            Referral.member_id == member.id, Referral.requester_org_id == principal.org_id,
-            Referral.owner_org_id == org_id, Referral.status.in_(list(rules.OPEN)))))
-    return False
+    if principal.is_plan or org_id == principal.org_id:
+        return True
+    return principal.is_hub and session.scalar(select(func.count()).select_from(Referral).where(
+        Referral.member_id == member.id, Referral.requester_org_id == principal.org_id,
+        Referral.owner_org_id == org_id, Referral.status.in_(list(rules.OPEN)))) > 0
 
 
 def grant_consent(session: Session, principal: Principal, *, member_id: int, organization_id: int, scope: str,
@@ -496,6 +491,11 @@ def grant_consent(session: Session, principal: Principal, *, member_id: int, org
     if problems:
         raise InvalidInput("The consent was not recorded.", problems)
     member = session.get(Member, member_id)
+    if member is not None and referral_id is not None and session.scalar(select(Referral.id).where(
+            Referral.id == referral_id, Referral.member_id == member_id,
+            or_(Referral.owner_org_id == organization_id, Referral.requester_org_id == organization_id))) is None:
+        raise InvalidInput("The consent was not recorded.", [Problem(
+            "the referral is not this member's referral to that organization", field="referral_id")])
     if member is None or not _may_record_for(session, principal, member, organization_id):
         audit.record_denied(session, principal, "consent.grant", object_type="member", object_id=member_id,
                             member_id=member_id, reason="no open referral or not the member's plan")

@@ -19,9 +19,8 @@ from socialcare.referrals import rules as referral_rules
 from socialcare.referrals.models import Referral
 from socialcare.screening import rules
 from socialcare.screening.models import Screening, ScreeningAnswer, SocialNeed
-from socialcare.security import audit
+from socialcare.security import access, audit
 from socialcare.security.principal import Principal
-from socialcare.security.rules import is_plan_role
 
 
 @dataclass
@@ -37,22 +36,18 @@ class ScreeningInput:
 
 
 def _member_for(session: Session, principal: Principal, member_id: int, referral_id: int | None) -> Member:
+    """The member to screen (security.access SCREEN: the plan's own member, or one referred to the
+    organization on an open referral with the member's consent); the referral named must be that one."""
+    access.require(session, principal, access.Purpose.SCREEN, member_id, "screening.create")
+    if referral_id is not None and not principal.is_plan and session.scalar(select(Referral.id).where(
+            Referral.id == referral_id, Referral.member_id == member_id, Referral.owner_org_id == principal.org_id,
+            Referral.status.in_(list(referral_rules.OPEN)))) is None:
+        audit.record_denied(session, principal, "screening.create", object_type="referral", object_id=referral_id,
+                            member_id=member_id, reason="not an open referral of the organization for this member")
+        raise Forbidden(f"Referral {referral_id} is not an open referral of yours for this member.")
     member = session.get(Member, member_id)
-    if member is not None:
-        if principal.is_plan and is_plan_role(principal.role) and member.plan_id == principal.org_id:
-            return member
-        if not principal.is_plan:
-            stmt = select(Referral.id).where(
-                Referral.member_id == member_id, Referral.owner_org_id == principal.org_id,
-                Referral.status.in_(list(referral_rules.OPEN)),
-            )
-            if referral_id is not None:
-                stmt = stmt.where(Referral.id == referral_id)
-            if session.scalar(stmt.limit(1)) is not None:
-                return member
-    audit.record_denied(session, principal, "screening.create", object_type="member", object_id=member_id,
-                        member_id=member_id, reason="not the plan's member and no open referral")
-    raise Forbidden(f"Member {member_id} is not your plan's member, nor referred to your organization.")
+    assert member is not None
+    return member
 
 
 def submit(session: Session, principal: Principal, data: ScreeningInput, *, now: datetime | None = None) -> Screening:
