@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from socialcare.core.clock import utcnow
@@ -25,6 +25,16 @@ def user_by_id(session: Session, user_id: int) -> User | None:
 
 def users_of_org(session: Session, org_id: int) -> list[User]:
     return list(session.scalars(select(User).where(User.organization_id == org_id).order_by(User.username)))
+
+
+def lock_username(session: Session, username: str) -> None:
+    """Serialize sign-in attempts on one username until the transaction ends, so concurrent attempts
+    are counted one after the other (PostgreSQL: an advisory lock; SQLite: the write lock, taken now)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:u))"), {"u": "login:" + username.lower()})
+    elif conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def recent_failed_logins(session: Session, username: str, since: datetime) -> int:
@@ -50,6 +60,23 @@ def delete_web_session(session: Session, token_hash: str) -> None:
 def delete_expired_sessions(session: Session, user_id: int) -> None:
     """Housekeeping at sign-in: a user's stale rows go, so the table does not grow forever."""
     session.execute(delete(WebSession).where(WebSession.user_id == user_id, WebSession.expires_at < utcnow()))
+
+
+def delete_user_sessions(session: Session, user_id: int | None) -> int:
+    return session.execute(delete(WebSession).where(WebSession.user_id == user_id)).rowcount or 0
+
+
+def revoke_user_tokens(session: Session, user_id: int | None) -> int:
+    return session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked.is_(False))
+                           .values(revoked=True)).rowcount or 0
+
+
+def tokens_of_user(session: Session, user_id: int | None) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())))
+
+
+def api_token(session: Session, token_id: int) -> ApiToken | None:
+    return session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
 
 
 def api_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
