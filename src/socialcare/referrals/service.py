@@ -909,3 +909,24 @@ def clock_hours(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
     return round((as_utc(end) - as_utc(start)).total_seconds() / 3600, 1)  # type: ignore[operator]
+
+
+def consents_visible(session: Session, principal: Principal, member_id: int) -> list[Consent]:
+    """A member's consents for the member's plan, or those naming the caller's organization (audited)."""
+    rows = [c for c, _name in repo.consents_for_member(session, member_id)
+            if (principal.is_plan and is_plan_role(principal.role) and c.plan_id == principal.org_id)
+            or c.organization_id == principal.org_id]
+    if rows:
+        audit.record(session, principal, "consent.list", object_type="member", object_id=member_id,
+                     member_id=member_id)
+    else:
+        exists = 0 < member_id < 2**31 and session.get(Member, member_id) is not None
+        audit.record_denied(session, principal, "consent.list", object_type="member", object_id=member_id,
+                            member_id=member_id if exists else None, reason="no consent the organization may see")
+    return rows
+
+
+def audit_shown(session: Session, principal: Principal, shown: list[tuple[int, str]], action: str) -> None:
+    """One audit row per member shown (hidden members are not shown, so not read)."""
+    audit.record_member_reads(session, principal, sorted({m for m, level in shown if level != "hidden"}),
+                              action=action)

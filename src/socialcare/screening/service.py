@@ -109,10 +109,7 @@ def submit(session: Session, principal: Principal, data: ScreeningInput, *, now:
 
 def screenings_for_member(session: Session, principal: Principal, member_id: int) -> list[Screening]:
     """A member's screenings, newest first, for whoever may see the member (audited)."""
-    from socialcare.security.sharing import member_visibility
-
-    if session.scalar(select(Member.id).where(Member.id == member_id, member_visibility(principal))) is None:
-        raise NotFound(f"Member {member_id} is not in your organization's view.")
+    _readable(session, principal, member_id, "screening.list")
     rows = list(session.scalars(select(Screening).where(Screening.member_id == member_id)
                                 .order_by(Screening.screened_at.desc(), Screening.id.desc())))
     audit.record(session, principal, "screening.list", object_type="member", object_id=member_id, member_id=member_id)
@@ -120,9 +117,18 @@ def screenings_for_member(session: Session, principal: Principal, member_id: int
 
 
 def needs_for_member(session: Session, principal: Principal, member_id: int) -> list[SocialNeed]:
-    from socialcare.security.sharing import member_visibility
-
-    if session.scalar(select(Member.id).where(Member.id == member_id, member_visibility(principal))) is None:
-        raise NotFound(f"Member {member_id} is not in your organization's view.")
-    return list(session.scalars(select(SocialNeed).where(SocialNeed.member_id == member_id)
+    _readable(session, principal, member_id, "screening.needs")
+    rows = list(session.scalars(select(SocialNeed).where(SocialNeed.member_id == member_id)
                                 .order_by(SocialNeed.status, SocialNeed.identified_at.desc())))
+    audit.record(session, principal, "screening.needs", object_type="member", object_id=member_id, member_id=member_id)
+    return rows
+
+
+def _readable(session: Session, principal: Principal, member_id: int, action: str) -> None:
+    """A member's screenings and needs open with the member record (security.access READ); a refusal
+    is audited, and answers 404 whether the member exists or not."""
+    if not access.may(session, principal, access.Purpose.READ, member_id):
+        exists = 0 < member_id < 2**31 and session.get(Member, member_id) is not None
+        audit.record_denied(session, principal, action, object_type="member", object_id=member_id,
+                            member_id=member_id if exists else None, reason="member not in the organization's view")
+        raise NotFound(f"Member {member_id} is not in your organization's view.")

@@ -230,7 +230,7 @@ def consent_scope(session: Session, principal: Principal, member_id: int, now: d
 # necessary): a "referral" consent shares what the referral needs; only a "full-record" consent (or
 # the plan itself) opens the rest.
 FULL_RECORD_ONLY: tuple[str, ...] = ("race", "ethnicity", "risk_score", "pcp_name", "pcp_npi", "conditions",
-                                     "enrollment", "product_line")
+                                     "enrollment_spans")
 
 
 def opens(scope: str | None, field: str) -> bool:
