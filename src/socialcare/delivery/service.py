@@ -143,6 +143,18 @@ def record_service(session: Session, principal: Principal, data: rules.ServiceRe
     member = _member_for_write(session, principal, data.member_id, "delivery.service.record")
     referral_id = _referral_ok(session, principal, data.referral_id, member.id)
     staff_id, staff_name = _staff(session, principal, data.staff_user_id)
+    code = checked.code.text if checked.code else None
+    # one line per (member, referral, day, code): a retried or doubled request records it once. The
+    # member's row lock serializes concurrent recordings for the member on PostgreSQL.
+    session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    same = session.scalar(select(ServiceRecord.id).where(
+        ServiceRecord.member_id == member.id, ServiceRecord.organization_id == principal.org_id,
+        ServiceRecord.referral_id.is_(None) if referral_id is None else ServiceRecord.referral_id == referral_id,
+        ServiceRecord.service_date == data.service_date, ServiceRecord.service_code.is_(None) if code is None
+        else ServiceRecord.service_code == code, ServiceRecord.status == "recorded").limit(1))
+    if same is not None:
+        raise Conflict(f"This service ({code or 'no code'} on {data.service_date}) is already recorded for this "
+                       f"member as record #{same}; change its units, or mark it entered in error.")
     rec = ServiceRecord(
         plan_id=member.plan_id, member_id=member.id, organization_id=principal.org_id, referral_id=referral_id,
         service_id=svc.id, need_domain=svc.need_domain,
