@@ -94,6 +94,17 @@ def savepoint(session: Session) -> Iterator[None]:
         yield
 
 
+def serialize(session: Session, key: str) -> None:
+    """Until this transaction ends, other transactions asking for the same ``key`` wait: a check
+    followed by an insert (is there already an open referral? a failed sign-in count) cannot interleave.
+    PostgreSQL: a transaction-level advisory lock; SQLite: its one write lock, taken now."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%(k)s))", {"k": key})
+    elif conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from socialcare.core.clock import as_utc, utcnow
-from socialcare.core.db import savepoint
+from socialcare.core.db import savepoint, serialize
 from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from socialcare.directory.models import Organization, Service
 from socialcare.kit.codes import NEED_DOMAINS, NeedDomain, OrgKind
@@ -309,9 +309,25 @@ def act(session: Session, principal: Principal, referral_id: int, action: str, *
            version=new_version)
     if parent_id is not None and action != "note":
         _mirror_to_parent(session, principal, parent_id, ref.id, action, outcome, values, now, at)
+    if outcome.changes_status and outcome.to_status in (Status.CANCELLED, Status.ENTERED_IN_ERROR):
+        _close_children(session, principal, ref.id, outcome.to_status, now)
     audit.record(session, principal, f"referral.{action}", object_type="referral", object_id=ref.id,
                  member_id=member_id, detail={"from": from_status, "to": outcome.to_status, "version": new_version})
     return ref
+
+
+def _close_children(session: Session, principal: Principal, parent_id: int, status: str, now: datetime) -> None:
+    """The requester cancelled (or voided) a referral a hub had routed on: the open sub-referral ends
+    with it, so the CBO stops working it (and stops seeing the member once the sharing window ends)."""
+    for child in session.scalars(select(Referral).where(Referral.parent_id == parent_id,
+                                                        Referral.status.in_(list(rules.OPEN)))).all():
+        from_status = child.status
+        version = _cas(session, child, child.version, {
+            "status": status, "updated_at": now, "closed_at": now,
+            "status_reason": f"Referral #{parent_id} was {status.replace('-', ' ')} by its requester"})
+        _event(session, principal, child.id, now, kind="status", action="cancel", from_status=from_status,
+               to_status=status, note=f"Referral #{parent_id} was {status.replace('-', ' ')} by its requester",
+               version=version)
 
 
 _MIRRORED = ("accepted_at", "first_outreach_at", "contacted_at", "enrolled_at", "service_started_at")
@@ -611,7 +627,9 @@ def assign_batch(session: Session, principal: Principal, *, partner_org_id: int,
             Member.plan_id == principal.org_id, Member.plan_member_id.in_(chunk))).all()))
     plan_of: dict[int, int] = {}
     for chunk in _chunks(sorted(int_ids), 5000):
-        plan_of.update(dict(session.execute(select(Member.id, Member.plan_id).where(Member.id.in_(chunk))).all()))
+        # only the plan's own members: another plan's member id reads as unknown (nothing is revealed)
+        plan_of.update(dict(session.execute(select(Member.id, Member.plan_id).where(
+            Member.id.in_(chunk), Member.plan_id == principal.org_id)).all()))
 
     resolved: list[tuple[int, int, str, str, str]] = []  # (row, member id, domain, urgency, reason)
     seen: dict[tuple[int, str], int] = {}
@@ -647,7 +665,9 @@ def assign_batch(session: Session, principal: Principal, *, partner_org_id: int,
             else:
                 seen[key] = i
                 resolved.append((i, mid, domain, urg, r.get("reason") or reason))
-    # members who already have an open referral for the same need with this partner
+    # members who already have an open referral for the same need with this partner; the same list
+    # sent twice at once waits here for the first, then finds its referrals open (all or nothing)
+    serialize(session, f"referral-batch:{principal.org_id}:{partner_org_id}")
     open_pairs: set[tuple[int, str]] = set()
     ids = sorted({m for _r, m, _d, _u, _x in resolved})
     for chunk in _chunks(ids, 5000):
@@ -741,6 +761,12 @@ def set_designated_contact(session: Session, principal: Principal, *, user_id: i
     session.flush()
 
 
+def _works_with(session: Session, org_id: int, plan_id: int) -> bool:
+    return session.scalar(select(Referral.id).where(
+        Referral.plan_id == plan_id, or_(Referral.owner_org_id == org_id, Referral.requester_org_id == org_id)
+    ).limit(1)) is not None
+
+
 def raise_escalation(session: Session, principal: Principal, *, referral_id: int | None, category: str,
                      subject: str, description: str = "", severity: str = "medium", plan_id: int | None = None,
                      now: datetime | None = None) -> Escalation:
@@ -762,6 +788,9 @@ def raise_escalation(session: Session, principal: Principal, *, referral_id: int
         plan_id, member_id = ref.plan_id, ref.member_id
     elif plan_id is None:
         problems.append(Problem("name the referral (or the plan) this is about", field="referral_id"))
+    elif not _works_with(session, principal.org_id, plan_id):
+        # a plan the organization has never worked with: its queue is none of the organization's business
+        problems.append(Problem("your organization has no referral from this plan", field="plan_id"))
     if problems:
         raise InvalidInput("The escalation was not raised.", problems)
     assert plan_id is not None

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, delete, func, or_, select, text, update
+from sqlalchemy import Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from socialcare.core.clock import utcnow
+from socialcare.core.db import serialize
 from socialcare.directory.models import Organization
 from socialcare.members.models import Member
 from socialcare.security.models import ApiToken, AuditEvent, User, WebSession
@@ -30,11 +31,7 @@ def users_of_org(session: Session, org_id: int) -> list[User]:
 def lock_username(session: Session, username: str) -> None:
     """Serialize sign-in attempts on one username until the transaction ends, so concurrent attempts
     are counted one after the other (PostgreSQL: an advisory lock; SQLite: the write lock, taken now)."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:u))"), {"u": "login:" + username.lower()})
-    elif conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    serialize(session, "login:" + username.lower())
 
 
 def recent_failed_logins(session: Session, username: str, since: datetime) -> int:
