@@ -79,3 +79,25 @@ def db(engine):
         if outer.is_active:
             outer.rollback()
         connection.close()
+
+
+# ---- a clone stands alone ----------------------------------------------------------------------
+# With SOCIALCARE_STRICT_SKIPS=1 (.ci/run sets it for the run from an isolated clone), a test skipped
+# because a file, a program or a module is missing fails the run instead of passing quietly.
+_MISSING = ("not found", "no such file", "missing", "not installed", "could not import", "does not exist")
+_missing_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and os.environ.get("SOCIALCARE_STRICT_SKIPS") == "1":
+        reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+        if any(word in reason.lower() for word in _MISSING):
+            _missing_skips.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _missing_skips:
+        print("\nSkipped for something missing (SOCIALCARE_STRICT_SKIPS=1), which fails this run:")
+        for line in _missing_skips:
+            print(f"  {line}")
+        session.exitstatus = 1

@@ -3,7 +3,7 @@
 management system that refers a member to a CBO and follows the referral to its closed loop.
 
 It does what the HL7 FHIR SDOH Clinical Care IG asks of a referral source
-(../shared/design/standards.md §1.1):
+(docs/standards.md §1.1):
 
 1. finds the Patient (by the plan's member id) and the CBO (Organization by name);
 2. POSTs the member's Consent to share with the CBO (IDSCL, provision.actor = the CBO);

@@ -198,6 +198,11 @@ def test_evidence_page_lists_effects_intervals_and_citations(client_factory, peo
         assert f'id="{iv.id}"' in html
     assert "44.5 % fewer (CI 37 to 52 %)" in html  # Hager 2022 admissions
     assert "JAMA Intern Med 2019;179(6):786-793" in html
+    # Camden's interval includes zero: said where the effect is listed (issue 24)
+    camden = html[html.index('id="chw_hotspotting_camden_2020"'):]
+    assert "the interval includes zero: no savings credited by default" in camden[:3000]
+    assert html.count("the interval includes zero") == sum(
+        e.interval_includes_zero for iv in lib.interventions for e in iv.effects)
 
 
 def test_navigation_and_home_cards_follow_the_permissions(client_factory, people, claims_root):  # noqa: F811
@@ -250,6 +255,8 @@ def test_savings_page_prefills_from_the_manifest_and_runs_the_report(
         assert f"${abs(money):,.2f}" in body
     assert f"{report.did.ci_low:,}"[:4] in body.replace("$", "")
     assert ("Savings supported" if report.savings_supported else "Savings not supported") in body
+    # the settlement facts are offered only for supported savings (issue 24)
+    assert ("Download the facts (YAML)" if report.savings_supported else "No settlement facts are offered") in body
     assert "<svg" in body and '<details class="an-sql">' in body and "SELECT" in body
     assert db.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "analytics.savings.run", AuditEvent.object_id == "camden")) == 1
@@ -349,3 +356,17 @@ def test_demo_step_writes_a_data_set_the_demo_plan_can_read(people, claims_root)
     assert ds.program is not None
     assert ds.manifest["performance"][1] == "2025-12-01"  # the data ends last month
     assert ds.manifest["lines"] > 500_000
+
+
+def test_roi_page_credits_an_uncertain_effect_only_when_ticked(client_factory, people):  # noqa: F811
+    """The form carries the choice to credit effects whose interval includes zero (issue 24)."""
+    c = client_factory("analyst")
+    html = c.get("/analytics/roi?intervention=mtm_berkowitz_2019").text
+    assert 'name="credit_uncertain"' in html
+    data = _roi_form_data(html, cost_amount="320")
+    form = forms.RoiForm(**{k: v for k, v in data.items() if k != "csrf_token"})
+    assert forms.roi_inputs(form, evidence.load()).credit_uncertain_effects is False
+    ticked = form.model_copy(update={"credit_uncertain": "1"})
+    assert forms.roi_inputs(ticked, evidence.load()).credit_uncertain_effects is True
+    r = c.post("/analytics/roi", data={**data, "credit_uncertain": "1"}, headers=HX)
+    assert r.status_code == 200, r.text

@@ -79,3 +79,78 @@ def test_savings_the_did_does_not_support_are_not_paid_out(unsupported):
     # the joint operating committee may decide to settle anyway: then the engine pays by the terms
     statement = _settle(sv.to_payment_facts(r, "savings", allow_unsupported=True))
     assert statement.by_term()["savings"] > 0
+
+
+# ---- the command line round trip: savings report → payments settle (issue 24) --------------------
+
+
+def _synth(tmp_path_factory, name, members, seed, effect):
+    out = tmp_path_factory.mktemp(name)
+    generate(SynthSpec(members=members, seed=seed, effect=effect), out)
+    return out
+
+
+def test_cli_savings_report_writes_the_facts_payments_settle_reads(tmp_path_factory, tmp_path):
+    """Nothing is copied by hand: the report writes the facts file, the settlement reads it, and the
+    statement pays (projected − actual − the term's guaranteed payment) × the band."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from socialcare.cli.main import app
+
+    data = _synth(tmp_path_factory, "cli3000", 3000, 32, 0.6)
+    facts_file, terms = tmp_path / "facts.yaml", tmp_path / "terms.yaml"
+    terms.write_text(TERMS)
+    runner = CliRunner()
+    rep = runner.invoke(app, ["savings", "report", str(data), "--trend", "0.05", "--bootstrap", "300",
+                              "--quality-met", "4", "--quality-total", "5", "--facts-out", str(facts_file),
+                              "--json"])
+    assert rep.exit_code == 0, rep.output
+    report = json.loads(rep.output)
+    assert report["savings_supported"] and report["payment_facts_refused"] is None
+    # the same shape as the API's hand-off, in the file
+    assert yaml.safe_load(facts_file.read_text()) == report["payment_facts"] == {"tcoc": {"savings": {
+        "projected_tcoc": report["projected_tcoc"], "actual_tcoc": report["actual_tcoc"],
+        "member_months": report["performance_member_months"], "quality_metrics_met": 4}}}
+    st = runner.invoke(app, ["payments", "settle", str(terms), "--facts", str(facts_file), "--period", "2025",
+                             "--json"])
+    assert st.exit_code == 0, st.output
+    statement = json.loads(st.output)
+    expected = ((Decimal(report["projected_tcoc"]) - Decimal(report["actual_tcoc"]) - Decimal("20000"))
+                * Decimal("0.48")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert Decimal(statement["totals"]["by_term"]["savings"]) == expected
+    as_json = tmp_path / "facts.json"
+    again = runner.invoke(app, ["savings", "report", str(data), "--trend", "0.05", "--bootstrap", "300",
+                                "--quality-met", "4", "--facts-out", str(as_json)])
+    assert again.exit_code == 0, again.output
+    assert json.loads(as_json.read_text()) == report["payment_facts"]
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"]])
+def test_cli_refuses_to_write_facts_for_unsupported_savings(tmp_path_factory, tmp_path, fmt):
+    from typer.testing import CliRunner
+
+    from socialcare.cli.main import app
+
+    data = _synth(tmp_path_factory, "cli400", 400, 21, 0.3)
+    facts_file = tmp_path / "facts.yaml"
+    args = ["savings", "report", str(data), "--trend", "0.05", "--bootstrap", "300", "--facts-out", str(facts_file),
+            *fmt]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 1 and not facts_file.exists()
+    ok = CliRunner().invoke(app, [*args, "--allow-unsupported"])
+    assert ok.exit_code == 0, ok.output
+    assert "tcoc" in yaml.safe_load(facts_file.read_text())
+
+
+def test_the_page_offers_the_same_facts_as_a_yaml_file(supported):
+    from socialcare.analytics import service
+
+    facts, refused = service.payment_handoff(supported)
+    assert refused is None and facts == sv.to_payment_facts(supported, "savings")
+    text = service.facts_yaml(facts, supported, "f.yaml")
+    assert text.startswith("# Shared-savings facts") and "--facts f.yaml" in text
+    assert yaml.safe_load(text) == facts
+    statement = _settle(yaml.safe_load(text))
+    assert statement.by_term()["savings"] > 0

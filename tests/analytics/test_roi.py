@@ -270,3 +270,119 @@ def test_more_engagement_never_lowers_gross_savings_when_effects_are_savings(inp
         inputs.model_copy(update={"categories": tuple(cats), "engagement_rate": hi}), sensitivity=False
     )
     assert b.gross_savings >= a.gross_savings
+
+
+# ---- effects whose interval includes zero (issue 24) ----------------------------------------------
+
+
+def _camden(**kw) -> roi.RoiResult:
+    """Camden hotspotting (NEJM 2020): readmissions +0.82 points, 95 % CI -5.97 to 7.61: no effect.
+    Made a saving here (estimate 0.05 inside the same kind of interval) so crediting it would pay."""
+    data = dict(
+        members_eligible=800,
+        horizon_months=12,
+        categories=[{"category": "admissions", "per_1000_member_months": "50", "unit_cost": "15000",
+                     "effect": "0.05", "effect_low": "-0.08", "effect_high": "0.18"}],
+        program_cost={"amount": "100"},
+    )
+    data.update(kw)
+    return roi.calculate(roi.parse_inputs(data))
+
+
+def test_an_effect_whose_interval_includes_zero_is_not_credited_by_default():
+    r = _camden()
+    assert r.gross_savings == 0 and r.by_category[0].avoided_events == 0
+    assert r.net_savings == -r.program_cost
+    warn = [f for f in r.flags if f.severity == "warning" and f.field == "admissions"]
+    assert len(warn) == 1 and "includes zero" in warn[0].message and "No savings are credited" in warn[0].message
+    line = next(ln for ln in r.lines if ln.label.endswith("avoided events"))
+    assert "0 effect credited" in line.formula and "-0.08 to 0.18 includes zero" in line.formula
+    # the sensitivity chart still shows what the interval would be worth
+    bar = next(b for b in r.tornado if "effect" in b.input)
+    assert "not credited" in bar.input and bar.net_at_high > r.net_savings
+
+
+def test_crediting_such_an_effect_is_an_explicit_choice_and_still_warned():
+    r = _camden(credit_uncertain_effects=True)
+    # 800 × 12 = 9,600 participant-months × 50/1,000 × 0.05 = 24 admissions avoided × $15,000
+    assert r.by_category[0].avoided_events == D("24.00") and r.gross_savings == D("360000.00")
+    warn = next(f for f in r.flags if f.field == "admissions" and "includes zero" in f.message)
+    assert "credited anyway" in warn.message
+
+
+def test_the_packaged_camden_evidence_is_not_credited():
+    r = roi.calculate(roi.parse_inputs(dict(
+        intervention="chw_hotspotting_camden_2020", members_eligible=800, program_cost={"amount": "100"},
+        categories=[{"category": "readmissions_180d", "per_1000_member_months": "100", "unit_cost": "15000"}])))
+    assert r.gross_savings == 0 and r.categories[0].effect_source.startswith("chw_hotspotting_camden_2020")
+    assert any("includes zero" in f.message for f in r.flags)
+
+
+def test_an_interval_that_excludes_zero_is_credited_without_that_warning():
+    r = _camden(categories=[{"category": "admissions", "per_1000_member_months": "50", "unit_cost": "15000",
+                             "effect": "0.05", "effect_low": "0.01", "effect_high": "0.09"}])
+    assert r.gross_savings == D("360000.00")
+    assert not any("includes zero" in f.message for f in r.flags)
+
+
+def test_roi_cli_credits_uncertain_effects_only_when_asked(tmp_path):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from socialcare.analytics.cli import roi_app
+
+    f = tmp_path / "camden.yaml"
+    f.write_text(yaml.safe_dump(dict(intervention="chw_hotspotting_camden_2020", members_eligible=800,
+                                     program_cost={"amount": "100"},
+                                     categories=[{"category": "readmissions_180d", "effect": "0.05",
+                                                  "effect_low": "-0.08", "effect_high": "0.18",
+                                                  "per_1000_member_months": "50", "unit_cost": "15000"}])))
+    runner = CliRunner()
+    plain = runner.invoke(roi_app, ["run", str(f), "--json"])
+    assert plain.exit_code == 0, plain.output
+    assert json.loads(plain.output)["gross_savings"] == "0.00"
+    credited = runner.invoke(roi_app, ["run", str(f), "--json", "--credit-uncertain-effects"])
+    assert credited.exit_code == 0, credited.output
+    assert json.loads(credited.output)["gross_savings"] == "360000.00"
+
+
+def test_explanation_lines_are_written_as_people_write_numbers():
+    r = _camden(members_eligible=100_000, credit_uncertain_effects=True)
+    text = r.explain()
+    assert "100,000 eligible" in text and "E+" not in text
+    gross = next(ln for ln in r.lines if ln.label == "gross savings")
+    assert gross.result == f"{r.gross_savings:,.2f}"
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios())
+def test_every_explanation_line_can_be_redone_by_hand(inputs):
+    """Undiscounted, each line's operands give its result: sums exactly, products to the cent."""
+    import re
+
+    inputs = inputs.model_copy(update={"discount_rate": D(0)})
+    r = roi.calculate(inputs, sensitivity=False)
+    lines = {ln.label: ln for ln in r.lines}
+
+    def nums(text):
+        return [D(x.replace(",", "")) for x in re.findall(r"-?\d[\d,]*(?:\.\d+)?", text)]
+
+    def money(text):
+        return D(text.replace(",", "").replace("$", ""))
+
+    assert sum(nums(lines["gross savings"].formula), D(0)) == money(lines["gross savings"].result)
+    a, b = nums(lines["net savings"].formula)
+    assert a - b == money(lines["net savings"].result)
+    amount_, units, fixed, months, one_time = nums(lines["program cost"].formula)
+    assert abs(amount_ * units + fixed * months + one_time - money(lines["program cost"].result)) <= D("0.01")
+    if r.break_even_program_cost is not None:
+        g, fixed_pv, units_pv = nums(lines["break-even program cost"].formula)
+        assert abs((g - fixed_pv) / units_pv - r.break_even_program_cost) <= D("0.01")
+    for c in r.by_category:
+        ln = lines.get(f"{c.label}: savings")
+        if ln is not None:
+            events, unit_cost = nums(ln.formula)[:2]
+            assert abs(events * unit_cost - money(ln.result)) <= D("0.01")
+    assert "E+" not in r.explain() and "E-" not in r.explain()

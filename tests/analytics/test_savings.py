@@ -186,3 +186,26 @@ def test_duckdb_and_spark_give_the_same_figures(small, spark_con):
 def test_unknown_engine_is_refused():
     with pytest.raises(InvalidInput):
         cn.connect("oracle")
+
+
+@pytest.mark.parametrize("trend", [None, "0.05"])
+def test_the_explanation_lines_can_be_redone_by_hand(small, trend):
+    """Each projection line shows every operand it uses, so the arithmetic on the page gives the
+    figure to the cent (the projected TCOC used to be shown as a rounded PMPM × member-months)."""
+    import re
+
+    data, manifest = small
+    kw = {"bootstrap": 0} | ({"trend": trend} if trend else {})
+    r = _run(data, params_from(manifest, **kw))
+    lines = {ln.label: ln for ln in r.lines}
+
+    def nums(text):
+        return [Decimal(x.replace(",", "")) for x in re.findall(r"-?\d[\d,]*(?:\.\d+)?", text)]
+
+    tcoc, base_mm, factor, perf_mm = nums(lines["projected TCOC"].formula)
+    assert (tcoc, base_mm, perf_mm) == (r.baseline_tcoc, r.baseline_member_months, r.performance_member_months)
+    assert (tcoc / base_mm * factor * perf_mm).quantize(D("0.01")) == r.projected_tcoc
+    assert lines["projected TCOC"].result == f"{r.projected_tcoc:,.2f}"
+    a, b = nums(lines["gross savings"].formula)
+    assert a - b == r.gross_savings and lines["gross savings"].result == f"{r.gross_savings:,.2f}"
+    assert "E+" not in r.explain() and "E-" not in r.explain()

@@ -195,11 +195,19 @@ def test_domain_cli_modules_are_mounted_as_command_groups_and_clashes_refused():
 def test_serve_runs_the_app_factory_on_the_configured_address(db, monkeypatch):
     import uvicorn
 
-    calls = []
+    from socialcare.jobs.worker import Worker
+
+    calls, workers = [], []
     monkeypatch.setattr(uvicorn, "run", lambda target, **kw: calls.append((target, kw)))
+    monkeypatch.setattr(Worker, "start", lambda self: workers.append("started") or self)
+    monkeypatch.setattr(Worker, "stop", lambda self, timeout=10.0: workers.append("stopped"))
     result = invoke("serve", "--port", "8123")
     assert result.exit_code == 0, result.output
     target, kw = calls[0]
     assert target == "socialcare.web.app:create_app" and kw["factory"] is True
     assert kw["host"] == get_settings().host and kw["port"] == 8123
     assert "http://127.0.0.1:8123" in result.output
+    assert workers == ["started", "stopped"] and "a job worker" in result.output  # the embedded worker
+    workers.clear()
+    result = invoke("serve", "--port", "8123", "--no-worker", "--workers", "3")
+    assert result.exit_code == 0 and workers == [] and calls[1][1]["workers"] == 3

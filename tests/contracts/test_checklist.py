@@ -8,16 +8,16 @@ from pathlib import Path
 from socialcare.contracts import rules
 from tests.contracts.conftest import complete_sow
 
-SEED = Path("/work/shared/seeds/002_9f9b125fbb7ccb6a.txt")
+# The guide's checklist table, copied verbatim from seed 002 (tests/fixtures/README.md).
+SEED = Path(__file__).resolve().parents[1] / "fixtures" / "seeds" / "002-scope-of-work-checklist.txt"
 
 
 def _seed_rows() -> list[str]:
     """The provisions of the seed's "Resource Guide: Scope of Work Checklist" table, in order."""
     text = SEED.read_text()
-    start = text.index("Resource Guide: Scope of Work Checklist")
-    end = text.index("Operationalizing Contracts: How Payers", start)
+    assert text.startswith("Resource Guide: Scope of Work Checklist")
     rows = []
-    for line in text[start:end].splitlines():
+    for line in text.splitlines():
         if "Yes/No" not in line:
             continue
         cells = [c.strip() for c in line.split("\t") if c.strip()]

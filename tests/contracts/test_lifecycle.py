@@ -76,8 +76,13 @@ def test_renewal_review_opens_months_before_the_end(db, parties):
     assert [m.id for m in moved] == [c.id] and c.phase == "renewal"
     review = service.renewal_review(db, parties.hub_user, c.id, date(2026, 10, 1))
     assert review.open and review.volume["maximum"] == 3 and review.volume["minimum"] == 1
-    assert review.volume["status"] == "no member list yet"
-    assert review.measures["available"] in (True, False)
+    # nothing delivered under the contract yet: measured against its minimum, honestly
+    assert review.volume["members_served"] == 0 and review.volume["members_selected"] is None
+    assert review.volume["status"] == "below minimum"
+    assert review.measures["available"] is True
+    # the ledger is read directly: no statement settled yet, nothing approved, paid or owed
+    assert review.payments["available"] is True and review.payments["statements"] == 0
+    assert (review.payments["approved_total"], review.payments["paid_total"]) == ("0.00", "0.00")
 
 
 def test_an_amendment_is_a_new_version_with_a_reason_and_a_readable_diff(db, parties):

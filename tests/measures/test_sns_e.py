@@ -1,4 +1,4 @@
-"""HEDIS SNS-E: each rate's edge cases (../shared/design/standards.md §2.1)."""
+"""HEDIS SNS-E: each rate's edge cases (docs/standards.md §2.1)."""
 
 from __future__ import annotations
 

@@ -93,3 +93,18 @@ def test_bad_cost_inputs_are_refused_naming_the_field(client_factory, world):
     r = c.post("/modeling/cost", data={"csrf_token": csrf_from(page.text), "service_id": "",
                                        **{**COST, "overhead_rate": "-1"}})
     assert r.status_code == 422 and "overhead_rate" in r.text
+
+
+def test_cost_page_and_api_show_the_margin_convention(client_factory, client, world):
+    c = client_factory("admin_a")
+    page = c.get("/modeling/cost")
+    assert 'name="margin_convention"' in page.text
+    r = c.post("/modeling/cost", data={"csrf_token": csrf_from(page.text), "service_id": "", **COST,
+                                       "target_margin": "0.10", "margin_convention": "markup"})
+    assert r.status_code == 200, r.text
+    assert "as a mark-up on cost: price = cost × (1 + 0.1)" in r.text
+    h = api_headers(client, "admin_a")
+    body = {"inputs": {"expected_units_per_year": "1000", "materials_per_unit": "2.00", "target_margin": "0.2",
+                       "margin_convention": "gross_up"}}
+    d = client.post("/api/v1/modeling/cost", json=body, headers=h).json()
+    assert d["margin"]["convention"] == "gross_up" and "/ (1 − 0.2)" in d["break_even"]["fee_for_service"]["formula"]

@@ -46,7 +46,9 @@ def test_837p_with_case_rate_episodes_and_long_claims_splits_at_50_lines():
   - {id: meals, model: fee_for_service, fee_schedule: [{service_code: S5170, rate: "9.75", modifiers: [U6]}]}
 """)
     rows = [("BK1000", "S5170", f"2025-03-{d:02d}", 2) for d in range(1, 31)] * 2
-    f = facts(rows, {"members": {"BK1000": {"last_name": "Doe", "birth_date": "1950-01-01", "sex": "F"}},
+    f = facts(rows, {"members": {"BK1000": {"last_name": "Doe", "birth_date": "1950-01-01", "sex": "F",
+                                            "address": "1 Elm St", "city": "Kansas City", "state": "MO",
+                                            "zip": "64106"}},
                      "episodes": [{"episode_id": "E1", "member_id": "BK1000", "term": "cm", "start": "2025-03-02"}]})
     lines = billing.claim_lines(t, f, "2025-03")
     assert len(lines) == 61 and {ln.claim_id for ln in lines} == {"BK1000-202503", "BK1000-202503-2"}

@@ -25,6 +25,7 @@ CASES = [
     ("outcome_based.yaml", ["outcome_based.facts.yaml"], "2025-Q1", "120000.00"),
     ("flex_funds.yaml", ["flex_funds.facts.yaml"], "2025-03", "600.00"),
     ("pre_launch.yaml", ["pre_launch.services.csv", "pre_launch.facts.yaml"], "2025-04", "3310.00"),
+    ("revenue_share.yaml", ["revenue_share.services.csv", "revenue_share.facts.yaml"], "2025-03", "4250.00"),
 ]
 
 

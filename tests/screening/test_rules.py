@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from socialcare.kit.codes import NEED_DOMAINS, NeedDomain
 from socialcare.screening import rules
 
-FIXTURES = Path("/work/shared/fixtures/fhir-sdoh-clinicalcare")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fhir-sdoh-clinicalcare"
 HITS = ["95618-5", "95617-7", "95616-9", "95615-1"]
 HITS_CODES = {1: "LA6270-8", 2: "LA10066-1", 3: "LA10082-8", 4: "LA16644-9", 5: "LA6482-9"}
 

@@ -23,6 +23,12 @@ PUBLIC_ROUTES = {
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/healthz"),
+    ("GET", "/readyz"),  # load balancers: says only which check failed
+    ("GET", "/metrics"),  # Prometheus: SOCIALCARE_METRICS_TOKEN closes it to anyone without the token
+    ("GET", "/login/totp"),  # the second step of a sign-in: needs the signed cookie of a right password
+    ("POST", "/login/totp"),
+    ("POST", "/login/sso"),  # single sign-on: to the organization's provider
+    ("GET", "/login/oidc/callback"),  # ... and back, checked against the signed state cookie
     ("GET", "/docs"),
     ("GET", "/openapi.json"),
     ("POST", "/api/v1/tokens"),

@@ -85,10 +85,7 @@ def run_savings(
     out["tcoc_facts"] = _facts_json(savings.tcoc_facts(report))
     # the facts a payments settlement takes; refused (null, with the reason) when the DiD does not
     # support the savings
-    try:
-        out["payment_facts"], out["payment_facts_refused"] = savings.to_payment_facts(report, term_id), None
-    except InvalidInput as exc:
-        out["payment_facts"], out["payment_facts_refused"] = None, f"{exc.message}: {exc.problems[0].message}"
+    out["payment_facts"], out["payment_facts_refused"] = service.payment_handoff(report, term_id)
     return out
 
 

@@ -20,6 +20,7 @@ from socialcare.core.errors import InvalidInput, Problem
 from socialcare.core.money import fmt_usd
 
 console = Console()
+err_console = Console(stderr=True)
 
 roi_app = typer.Typer(no_args_is_help=True, help="The ROI calculator and its evidence library.")
 savings_app = typer.Typer(no_args_is_help=True, help="Shared savings on claims (DuckDB or Spark).")
@@ -59,6 +60,11 @@ def roi_run(
     discount: str = typer.Option(None, help="annual discount rate, e.g. 0.03"),
     cost: str = typer.Option(None, help="program cost amount (payment terms)"),
     per: str = typer.Option(None, help="participant_month | participant_week | participant"),
+    credit_uncertain_effects: bool = typer.Option(
+        None,
+        "--credit-uncertain-effects/--no-credit-uncertain-effects",
+        help="credit effects whose confidence interval includes zero (default: no savings credited for them)",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of tables"),
     svg_dir: Path = typer.Option(None, help="write tornado.svg and cumulative.svg here"),
 ) -> None:
@@ -80,6 +86,7 @@ def roi_run(
         "ramp_up_months": ramp_up,
         "horizon_months": horizon,
         "discount_rate": discount,
+        "credit_uncertain_effects": credit_uncertain_effects,
     }
     data.update({k: v for k, v in over.items() if v is not None})
     if cost is not None or per is not None:
@@ -215,12 +222,35 @@ def savings_report(
     cap_percentile: str = typer.Option(None, help="outlier cap percentile (e.g. 0.99) or 'none'"),
     bootstrap: int = typer.Option(None, help="bootstrap replicates"),
     engine: str = typer.Option("duckdb", help="duckdb | spark"),
+    quality_met: int = typer.Option(None, "--quality-met", help="quality metrics met (the term's sharing band)"),
+    quality_total: int = typer.Option(None, "--quality-total", help="quality metrics measured"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     svg: Path = typer.Option(None, help="write the savings chart (SVG) here"),
+    facts_out: Path = typer.Option(
+        None,
+        "--facts-out",
+        help="write the facts a shared-savings term settles on (.yaml or .json) for "
+        "`socialcare payments settle TERMS --facts FILE`",
+        dir_okay=False,
+    ),
+    term_id: str = typer.Option("savings", "--term-id", help="the contract's shared-savings term id"),
+    allow_unsupported: bool = typer.Option(
+        False,
+        "--allow-unsupported",
+        help="write the facts even when the DiD does not support the savings (the JOC's decision)",
+    ),
 ) -> None:
-    """The shared-savings report: projected vs actual TCOC, net of guaranteed payments, with a DiD."""
-    from socialcare.analytics import savings as sv
+    """The shared-savings report: projected vs actual TCOC, net of guaranteed payments, with a DiD.
 
+    With --facts-out, also the facts its contract's shared-savings term settles on: projected and
+    actual TCOC, member-months and quality metrics met, the same as the API's ``payment_facts``.
+    Savings the DiD does not support are refused (exit 1, nothing written) unless
+    --allow-unsupported."""
+    from socialcare.analytics import savings as sv
+    from socialcare.analytics.service import payment_handoff
+
+    if facts_out and facts_out.suffix.lower() not in (".yaml", ".yml", ".json"):
+        raise InvalidInput("the facts file is .yaml or .json", [Problem("use .yaml or .json", field="--facts-out")])
     values: dict = {}
     manifest = {}
     if data_dir:
@@ -261,6 +291,10 @@ def savings_report(
         values["cap_percentile"] = None if cap_percentile.lower() == "none" else cap_percentile
     if bootstrap is not None:
         values["bootstrap"] = bootstrap
+    if quality_met is not None:
+        values["quality_metrics_met"] = quality_met
+    if quality_total is not None:
+        values["quality_metrics_total"] = quality_total
     missing = [k for k in ("baseline_start", "performance_start") if k not in values]
     if missing:
         raise InvalidInput(
@@ -273,16 +307,38 @@ def savings_report(
         from socialcare.analytics import charts
 
         svg.write_text(charts.to_svg(charts.savings_chart(report)))
+    facts, refused = payment_handoff(report, term_id, allow_unsupported=allow_unsupported)
+    if facts is not None and facts_out:
+        _write_facts(facts_out, facts, report)
     if as_json:
-        console.print_json(json.dumps(report.as_dict()))
+        out = report.as_dict()
+        out["payment_facts"], out["payment_facts_refused"] = facts, refused
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        console.print(f"[bold]Shared savings[/bold] on {report.engine} ({report.seconds} s)")
+        _print_lines(report.lines)
+        verdict = (
+            "supported: may be settled" if report.savings_supported else "NOT supported: flag, do not pay out"
+        )
+        style = "green" if report.savings_supported else "bold red"
+        console.print(f"[{style}]Savings {verdict}[/{style}]")
+        if facts is not None and facts_out:
+            console.print(f"Wrote the settlement facts to {facts_out}: socialcare payments settle TERMS.yaml "
+                          f"--facts {facts_out} --period ...")
+    if facts_out and facts is None:
+        # the same exit status whatever the output format
+        err_console.print(f"[bold red]{facts_out} not written[/bold red]: {refused}", soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def _write_facts(path: Path, facts: dict, report) -> None:
+    """The facts file `payments settle --facts` reads: YAML (with where it came from, as comments) or JSON."""
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
         return
-    console.print(f"[bold]Shared savings[/bold] on {report.engine} ({report.seconds} s)")
-    _print_lines(report.lines)
-    verdict = (
-        "supported: may be settled" if report.savings_supported else "NOT supported: flag, do not pay out"
-    )
-    style = "green" if report.savings_supported else "bold red"
-    console.print(f"[{style}]Savings {verdict}[/{style}]")
+    from socialcare.analytics.service import facts_yaml
+
+    path.write_text(facts_yaml(facts, report, path.name), encoding="utf-8")
 
 
 def _params(values: dict):

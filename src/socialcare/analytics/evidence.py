@@ -73,6 +73,11 @@ class Effect(_Model):
     def reported_ci(self) -> bool:
         return self.ci_low is not None
 
+    @property
+    def interval_includes_zero(self) -> bool:
+        """No evidence of an effect: the ROI calculator credits it with nothing by default."""
+        return self.ci_low is not None and self.ci_low <= 0 <= self.ci_high
+
 
 class Cost(_Model):
     amount: Decimal = Field(ge=0)

@@ -19,6 +19,7 @@ from socialcare.analytics.evidence import Intervention, Library
 from socialcare.analytics.roi import RoiInputs
 from socialcare.analytics.savings import SavingsParams
 from socialcare.core.errors import InvalidInput, Problem
+from socialcare.kit.numbers import percent
 
 HUNDRED = Decimal(100)
 PER_OPTIONS = [
@@ -48,6 +49,7 @@ ROI_LABELS = {
     "stated_per_person_per_week": "Stated $ per person per week",
     "stated_per_person_per_month": "Stated $ per person per month",
     "categories": "Utilization categories",
+    "credit_uncertain_effects": "Credit effects whose interval includes zero",
 }
 
 SAVINGS_LABELS = {
@@ -73,7 +75,8 @@ MAX_WEB_BOOTSTRAP = 5000
 
 
 def num(d: Decimal | None) -> str:
-    """A Decimal as typed by a person: 0.4900 -> '0.49', 49.0 -> '49'."""
+    """A Decimal as typed into a form field: 0.4900 -> '0.49', 49.0 -> '49' (no thousands separator,
+    so it reads back; text for people uses socialcare.kit.numbers)."""
     if d is None:
         return ""
     s = format(d, "f")
@@ -142,6 +145,7 @@ class RoiForm(BaseModel):
     cat_rate: list[str] = []
     cat_cost: list[str] = []
     cat_effect: list[str] = []
+    credit_uncertain: str = ""  # a ticked checkbox sends "1"
 
 
 @dataclass
@@ -283,6 +287,7 @@ def roi_inputs(form: RoiForm, library: Library) -> RoiInputs:
         "intervention": iv.id,
         "categories": cats,
         "program_cost": {"per": form.cost_per},
+        "credit_uncertain_effects": bool(form.credit_uncertain),
     }
     amount = _dec(form.cost_amount, ROI_LABELS["program_cost.amount"], problems)
     if amount is None:
@@ -437,8 +442,8 @@ def verdict(report) -> Verdict:
         reasons.append("no savings left after the guaranteed payment")
     if not report.msr_met:
         reasons.append(
-            f"the savings rate {num(report.savings_rate * HUNDRED)} % is below the minimum savings rate "
-            f"{num(report.params.minimum_savings_rate * HUNDRED)} %"
+            f"the savings rate {percent(report.savings_rate, 2)} is below the minimum savings rate "
+            f"{percent(report.params.minimum_savings_rate, 2)}"
         )
     d = report.did
     if d is not None and not (d.significant and d.effect_pmpm < 0):

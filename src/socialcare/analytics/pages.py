@@ -38,6 +38,7 @@ NAV = [
 ]
 
 User = Depends(require_page("analytics:use"))
+FACTS_FILE = "shared-savings-facts.yaml"
 SavingsUser = Depends(require_page("analytics:savings"))
 
 
@@ -171,9 +172,13 @@ def savings_run(
         ctx["problem_title"] = exc.message
         return render(request, "analytics/savings.html", ctx, block="results",
                       status_code=_problem_status(request))
+    facts, refused = service.payment_handoff(report)
     ctx.update(
         report=report,
         verdict=forms.verdict(report),
+        facts_yaml=service.facts_yaml(facts, report, FACTS_FILE) if facts else None,
+        facts_refused=refused,
+        facts_file=FACTS_FILE,
         chart_svg=_svg(charts.savings_chart(report), "Total cost of care per member-month by month"),
     )
     return render(request, "analytics/savings.html", ctx, block="results")

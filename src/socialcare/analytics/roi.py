@@ -17,6 +17,11 @@ Month by month over the horizon (m = 1..H):
     break-even program cost = the program cost amount (same unit as the input) at which net savings = 0
     months to break even    = first month whose cumulative discounted net is ≥ 0
 
+An effect whose reported confidence interval includes zero is not evidence of an effect: by default
+it is credited with no savings (its line says so and a warning names the interval); the sensitivity
+chart still shows what its interval would be worth. ``credit_uncertain_effects: true`` credits the
+point estimate anyway, with a warning.
+
 Published "ROI" is sometimes net ((savings − cost) / cost) and sometimes the benefit-cost ratio
 (savings / cost); the calculator reports both and labels them. Money outputs are Decimals rounded
 to cents half-up; counts of events are Decimals to two places. Pure functions, no I/O.
@@ -24,7 +29,7 @@ to cents half-up; counts of events are Decimals to two places. Pure functions, n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
@@ -33,7 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from socialcare.analytics.evidence import Library
 from socialcare.analytics.evidence import load as load_library
 from socialcare.core.errors import InvalidInput, Problem
-from socialcare.core.money import cents, fmt_usd
+from socialcare.core.money import cents
+from socialcare.kit.numbers import amount, number, percent, usd
 
 WEEKS_PER_MONTH = Decimal(52) / Decimal(12)
 ONE = Decimal(1)
@@ -90,6 +96,11 @@ class RoiInputs(_Exact):
     round_events: bool = Field(
         default=False, description="count avoided events as whole events, as small published programs do"
     )
+    credit_uncertain_effects: bool = Field(
+        default=False,
+        description="credit the point estimate of an effect whose confidence interval includes zero "
+        "(by default such an effect is credited with no savings)",
+    )
     # what a budget document says, for the consistency checks
     stated_budget: Decimal | None = Field(default=None, ge=0)
     stated_budget_months: int = Field(default=12, ge=1)
@@ -131,6 +142,15 @@ class ResolvedCategory:
     effect_high: Decimal
     effect_source: str
     ci_reported: bool
+    credited: bool = True  # False: the interval includes zero and the effect counts for nothing
+
+    @property
+    def interval_includes_zero(self) -> bool:
+        return self.ci_reported and self.effect_low <= 0 <= self.effect_high
+
+    @property
+    def credited_effect(self) -> Decimal:
+        return self.effect if self.credited else ZERO
 
 
 @dataclass(frozen=True)
@@ -140,6 +160,7 @@ class CategoryResult:
     baseline_events: Decimal
     avoided_events: Decimal
     gross_savings: Decimal
+    avoided_events_exact: Decimal = ZERO  # what the savings use (avoided_events is it to two places)
 
 
 @dataclass(frozen=True)
@@ -259,6 +280,7 @@ def resolve(inputs: RoiInputs, library: Library) -> list[ResolvedCategory]:
                 effect_high=max(lo, hi),
                 effect_source=src,
                 ci_reported=reported,
+                credited=not (reported and min(lo, hi) <= 0 <= max(lo, hi)) or inputs.credit_uncertain_effects,
             )
         )
     if problems:
@@ -305,6 +327,7 @@ class _Core:
     units_pv: Decimal
     fixed_pv: Decimal
     participant_months: Decimal
+    months_pv: Decimal  # Σ discount factors: the monthly fixed cost's multiplier
 
 
 def _core(inputs: RoiInputs, cats: list[ResolvedCategory]) -> _Core:
@@ -319,10 +342,10 @@ def _core(inputs: RoiInputs, cats: list[ResolvedCategory]) -> _Core:
         if c.kind == "pmpm":
             base_events = ZERO
             avoided = ZERO
-            per_month = [pt * c.effect * p for pt in parts]
+            per_month = [pt * c.credited_effect * p for pt in parts]
         else:
             base_events = pm_total * c.per_1000_member_months / 1000
-            avoided = base_events * c.effect * p
+            avoided = base_events * c.credited_effect * p
             if inputs.round_events:
                 # whole events: round(expected without) − round(expected with), as the Maine paper did
                 avoided = _q(base_events, "1") - _q(base_events - avoided, "1")
@@ -333,7 +356,7 @@ def _core(inputs: RoiInputs, cats: list[ResolvedCategory]) -> _Core:
         for i, v in enumerate(per_month):
             month_sav[i] += v
         g = sum((v * f for v, f in zip(per_month, disc, strict=True)), ZERO)
-        by_cat.append(CategoryResult(c.category, c.label, _q(base_events), _q(avoided), cents(g)))
+        by_cat.append(CategoryResult(c.category, c.label, _q(base_events), _q(avoided), cents(g), avoided))
     amount = inputs.program_cost.amount
     month_cost = [u * amount + inputs.monthly_fixed_costs for u in units]
     units_pv = sum((u * f for u, f in zip(units, disc, strict=True)), ZERO)
@@ -345,80 +368,90 @@ def _core(inputs: RoiInputs, cats: list[ResolvedCategory]) -> _Core:
     for m, (pt, s, c, f) in enumerate(zip(parts, month_sav, month_cost, disc, strict=True), start=1):
         cum += (s - c) * f
         monthly.append(MonthRow(m, _q(pt), cents(s * f), cents(c * f), cents(cum)))
-    return _Core(gross, cost, by_cat, monthly, units_pv, fixed_pv, pm_total)
+    return _Core(gross, cost, by_cat, monthly, units_pv, fixed_pv, pm_total, sum(disc, ZERO))
 
 
 def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity: bool = True) -> RoiResult:
     library = library or load_library()
     cats = resolve(inputs, library)
     core = _core(inputs, cats)
-    gross, cost = cents(core.gross), cents(core.cost)
+    # the total is the sum of the category lines as shown (each rounded to cents), so it adds up
+    gross, cost = sum((r.gross_savings for r in core.by_category), ZERO), cents(core.cost)
     net = gross - cost
     roi = _q(net / cost, "0.0001") if cost else None
     bcr = _q(gross / cost, "0.0001") if cost else None
-    be = cents((core.gross - core.fixed_pv) / core.units_pv) if core.units_pv else None
+    be = cents((gross - core.fixed_pv) / core.units_pv) if core.units_pv else None
     months_be = next((r.month for r in core.monthly if r.cumulative_net >= 0), None)
     steady = inputs.members_eligible * inputs.engagement_rate
     per_label = inputs.program_cost.per.replace("_", "-")
+    success = f"{number(inputs.success_rate)} success rate"
+    d = inputs.discount_rate
     lines = [
         Line(
             "participants at full enrollment",
-            f"{inputs.members_eligible} eligible × {inputs.engagement_rate} engagement",
-            str(_q(steady)),
+            f"{number(inputs.members_eligible)} eligible × {number(inputs.engagement_rate)} engagement",
+            number(steady, 2),
         ),
         Line(
             "participant-months",
             f"Σ over {inputs.horizon_months} months with a {inputs.ramp_up_months}-month linear ramp-up",
-            str(_q(core.participant_months)),
+            number(core.participant_months, 2),
         ),
     ]
+    discounted = f", discounted at {number(inputs.discount_rate)}/year" if inputs.discount_rate else ""
     for c, r in zip(cats, core.by_category, strict=True):
         if c.kind == "pmpm":
             lines.append(
                 Line(
                     f"{c.label} savings",
-                    f"participant-months × ${c.effect} saved per participant-month × {inputs.success_rate} success rate ({c.effect_source}), discounted",
-                    str(r.gross_savings),
+                    f"{number(core.participant_months, 2)} participant-months × {_effect_text(c, money=True)} "
+                    f"saved per participant-month × {success}{discounted}",
+                    amount(r.gross_savings),
                 )
             )
             continue
         lines.append(
             Line(
                 f"{c.label}: avoided events",
-                f"{_q(core.participant_months)} participant-months × {c.per_1000_member_months}/1,000 × {c.effect} effect ({c.effect_source}) × {inputs.success_rate} success rate"
-                + (" (whole events)" if inputs.round_events else ""),
-                str(r.avoided_events),
+                f"{number(core.participant_months, 2)} participant-months × {number(c.per_1000_member_months)}/1,000 × "
+                f"{_effect_text(c)} × {success}" + (" (whole events)" if inputs.round_events else ""),
+                number(r.avoided_events, 2),
             )
         )
         lines.append(
             Line(
                 f"{c.label}: savings",
-                f"{r.avoided_events} × {fmt_usd(c.unit_cost)} per {c.unit}, discounted at {inputs.discount_rate}/year",
-                str(r.gross_savings),
+                f"{number(r.avoided_events_exact, _places(c.unit_cost))} × {usd(c.unit_cost)} per {c.unit}{discounted}",
+                amount(r.gross_savings),
             )
         )
     lines += [
-        Line("gross savings", " + ".join(str(r.gross_savings) for r in core.by_category), str(gross)),
+        Line("gross savings", " + ".join(amount(r.gross_savings) for r in core.by_category) or "nothing counted",
+             amount(gross)),
         Line(
             "program cost",
-            f"{fmt_usd(inputs.program_cost.amount)} per {per_label} + {fmt_usd(inputs.monthly_fixed_costs)}/month fixed + {fmt_usd(inputs.one_time_costs)} one-time, discounted",
-            str(cost),
+            f"{usd(inputs.program_cost.amount)} × {number(core.units_pv, _places(inputs.program_cost.amount))} "
+            f"{'discounted ' * bool(d)}{per_label}s + "
+            f"{usd(inputs.monthly_fixed_costs)} fixed × {number(core.months_pv, _places(inputs.monthly_fixed_costs))} {'discounted ' * bool(d)}months + "
+            f"{usd(inputs.one_time_costs)} one-time",
+            amount(cost),
         ),
-        Line("net savings", f"{gross} − {cost}", str(net)),
+        Line("net savings", f"{amount(gross)} − {amount(cost)}", amount(net)),
         Line(
             "ROI (net)",
-            f"({gross} − {cost}) / {cost}",
-            f"{roi} ({_q(roi * 100, '0.1')} %)" if roi is not None else "n/a (no cost)",
+            f"({amount(gross)} − {amount(cost)}) / {amount(cost)}",
+            f"{roi} ({percent(roi)})" if roi is not None else "n/a (no cost)",
         ),
         Line(
             "savings per $1 spent (benefit-cost ratio)",
-            f"{gross} / {cost}",
+            f"{amount(gross)} / {amount(cost)}",
             f"${bcr}" if bcr is not None else "n/a",
         ),
         Line(
             "break-even program cost",
-            f"({gross} − fixed costs) / discounted {per_label}s",
-            f"{be} per {per_label}" if be is not None else "n/a",
+            f"({amount(gross)} − {amount(core.fixed_pv)} fixed and one-time costs) / {_sig(core.units_pv)} "
+            f"{'discounted ' * bool(d)}{per_label}s",
+            f"{usd(be)} per {per_label}" if be is not None else "n/a",
         ),
         Line(
             "months to break even",
@@ -443,6 +476,8 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
         lines=lines,
         library_version=library.version,
     )
+    from socialcare.analytics.roi_checks import check, tornado  # they use this module's types
+
     result.flags = check(inputs, cats, result, library)
     if sensitivity:
         result.tornado = tornado(inputs, cats)
@@ -451,250 +486,31 @@ def calculate(inputs: RoiInputs, library: Library | None = None, *, sensitivity:
 
 def net_only(inputs: RoiInputs, cats: list[ResolvedCategory]) -> Decimal:
     core = _core(inputs, cats)
-    return cents(core.gross) - cents(core.cost)
+    return sum((r.gross_savings for r in core.by_category), ZERO) - cents(core.cost)
 
 
-# ---------------------------------------------------------------- sensitivity
+def _places(multiplier: Decimal) -> int:
+    """Decimals to show of a quantity a line multiplies by ``multiplier``, so that the product of the
+    shown figures is the line's result to the cent (the error stays below $0.0001)."""
+    return len(str(int(abs(multiplier)))) + 4
 
 
-def tornado(inputs: RoiInputs, cats: list[ResolvedCategory]) -> list[TornadoBar]:
-    """Net savings with one input at a time at its low and high value, widest swing first.
-    Effects use their reported CI, else ±50 % (labelled as assumed); rates, costs ±20 %."""
-    bars: list[TornadoBar] = []
-
-    def bar(label, lo_txt, hi_txt, lo_inputs, lo_cats, hi_inputs, hi_cats):
-        bars.append(
-            TornadoBar(label, lo_txt, hi_txt, net_only(lo_inputs, lo_cats), net_only(hi_inputs, hi_cats))
-        )
-
-    # engagement ±25 % (relative), never above 100 %
-    lo_e = inputs.engagement_rate * Decimal("0.75")
-    hi_e = min(ONE, inputs.engagement_rate * Decimal("1.25"))
-    bar(
-        "engagement rate",
-        str(_q(lo_e, "0.001")),
-        str(_q(hi_e, "0.001")),
-        inputs.model_copy(update={"engagement_rate": lo_e}),
-        cats,
-        inputs.model_copy(update={"engagement_rate": hi_e}),
-        cats,
-    )
-    for i, c in enumerate(cats):
-
-        def swap(i=i, c=c, **kw):
-            return [replace(c, **kw) if j == i else x for j, x in enumerate(cats)]
-
-        tag = "reported CI" if c.ci_reported else "assumed ±50 %"
-        bar(
-            f"{c.label} effect ({tag})",
-            str(_q(c.effect_low, "0.0001")),
-            str(_q(c.effect_high, "0.0001")),
-            inputs,
-            swap(effect=c.effect_low),
-            inputs,
-            swap(effect=c.effect_high),
-        )
-        if c.kind == "relative":
-            r = c.per_1000_member_months
-            bar(
-                f"{c.label} baseline rate (±20 %)",
-                str(_q(r * Decimal("0.8"))),
-                str(_q(r * Decimal("1.2"))),
-                inputs,
-                swap(per_1000_member_months=r * Decimal("0.8")),
-                inputs,
-                swap(per_1000_member_months=r * Decimal("1.2")),
-            )
-            u = c.unit_cost
-            bar(
-                f"{c.label} unit cost (±20 %)",
-                str(cents(u * Decimal("0.8"))),
-                str(cents(u * Decimal("1.2"))),
-                inputs,
-                swap(unit_cost=u * Decimal("0.8")),
-                inputs,
-                swap(unit_cost=u * Decimal("1.2")),
-            )
-    a = inputs.program_cost.amount
-    for label, lo, hi in (("program cost (±20 %)", a * Decimal("0.8"), a * Decimal("1.2")),):
-        if a == 0:
-            break
-        bar(
-            label,
-            str(cents(lo)),
-            str(cents(hi)),
-            inputs.model_copy(update={"program_cost": inputs.program_cost.model_copy(update={"amount": lo})}),
-            cats,
-            inputs.model_copy(update={"program_cost": inputs.program_cost.model_copy(update={"amount": hi})}),
-            cats,
-        )
-    oc = inputs.one_time_costs
-    if oc:
-        bar(
-            "one-time costs (±20 %)",
-            str(cents(oc * Decimal("0.8"))),
-            str(cents(oc * Decimal("1.2"))),
-            inputs.model_copy(update={"one_time_costs": oc * Decimal("0.8")}),
-            cats,
-            inputs.model_copy(update={"one_time_costs": oc * Decimal("1.2")}),
-            cats,
-        )
-    if inputs.horizon_months > 1:
-        d_hi = inputs.discount_rate + Decimal("0.05")
-        bar(
-            "discount rate (+5 points)",
-            str(inputs.discount_rate),
-            str(d_hi),
-            inputs,
-            cats,
-            inputs.model_copy(update={"discount_rate": min(ONE, d_hi)}),
-            cats,
-        )
-    bars.sort(key=lambda b: b.swing, reverse=True)
-    return bars
+def _sig(x: Decimal, digits: int = 10) -> str:
+    """``x`` to ``digits`` significant figures: a divisor shown precisely enough to redo the division."""
+    return number(x, max(2, digits - (x.adjusted() + 1))) if x else "0"
 
 
-# ---------------------------------------------------------------- consistency flags
-
-
-def _money(x: Decimal) -> str:
-    return fmt_usd(x)
-
-
-def check(
-    inputs: RoiInputs, cats: list[ResolvedCategory], result: RoiResult | None, library: Library
-) -> list[Flag]:
-    """What a careful analyst would question before trusting the figures."""
-    flags: list[Flag] = []
-    people = inputs.stated_people or inputs.members_eligible
-    months = Decimal(inputs.stated_budget_months)
-    weeks = months * WEEKS_PER_MONTH
-    period = f"{inputs.stated_budget_months} months"
-    if inputs.stated_budget is not None:
-        b = inputs.stated_budget
-        per_person = b / people
-        for rate, unit, n_units in (
-            (inputs.stated_per_person_per_week, "week", weeks),
-            (inputs.stated_per_person_per_month, "month", months),
-        ):
-            if rate is None:
-                continue
-            implied = rate * people * n_units
-            if b == 0 or abs(implied - b) / max(b, implied) > Decimal("0.05"):
-                flags.append(
-                    Flag(
-                        "error",
-                        f"stated_per_person_per_{unit}",
-                        f"the budget {_money(b)} for {people:,} people is {_money(per_person)} per person over {period} "
-                        f"({_money(per_person / (n_units))} per person per {unit}); {_money(rate)} per person per {unit} "
-                        f"would cost {_money(implied)} over {period}. The two figures do not agree: "
-                        f"which one is the budget?",
-                    )
-                )
-        if result is not None and inputs.stated_budget_months == inputs.horizon_months:
-            modeled = result.program_cost
-            if b and abs(modeled - b) / max(b, modeled) > Decimal("0.10"):
-                flags.append(
-                    Flag(
-                        "warning",
-                        "stated_budget",
-                        f"the modelled program cost over {period} is {_money(modeled)}, not the stated budget {_money(b)}",
-                    )
-                )
-    if (
-        inputs.stated_per_person_per_week is not None
-        and inputs.stated_per_person_per_month is not None
-        and abs(inputs.stated_per_person_per_week * WEEKS_PER_MONTH - inputs.stated_per_person_per_month)
-        > Decimal("0.05") * inputs.stated_per_person_per_month
-    ):
-        flags.append(
-            Flag(
-                "error",
-                "stated_per_person_per_month",
-                f"{_money(inputs.stated_per_person_per_week)} a week is {_money(inputs.stated_per_person_per_week * WEEKS_PER_MONTH)} a month, "
-                f"not {_money(inputs.stated_per_person_per_month)}",
-            )
-        )
-    names = {c.category for c in cats}
-    if "total_cost" in names and len(names) > 1:
-        flags.append(
-            Flag(
-                "warning",
-                "categories",
-                "total cost of care already includes ED and inpatient costs: adding both counts savings twice",
-            )
-        )
-    if {"admissions", "readmissions_30d"} <= names:
-        flags.append(
-            Flag(
-                "warning",
-                "categories",
-                "readmissions are admissions: counting both overstates avoided events",
-            )
-        )
-    if {"admissions", "inpatient_days"} <= names:
-        flags.append(
-            Flag(
-                "warning",
-                "categories",
-                "avoided admissions and avoided inpatient days price the same stays; use one unless unit costs are split",
-            )
-        )
-    if inputs.ramp_up_months >= inputs.horizon_months:
-        flags.append(
-            Flag("warning", "ramp_up_months", "the program never reaches full enrollment within the horizon")
-        )
-    if inputs.intervention:
-        iv = library.get(inputs.intervention)
-        design = iv.design.lower()
-        if "pre/post" in design and "randomized controlled" not in design:
-            flags.append(
-                Flag(
-                    "warning",
-                    "intervention",
-                    f"{iv.name}: a pre/post design; regression to the mean can fake a decline (Camden, NEJM 2020)",
-                )
-            )
-        if "simulation" in design:
-            flags.append(
-                Flag(
-                    "info",
-                    "intervention",
-                    f"{iv.name}: effects come from a simulation model, not an observed program",
-                )
-            )
-    for c in cats:
-        if c.effect_source.endswith("[M]"):
-            flags.append(
-                Flag(
-                    "info",
-                    c.category,
-                    f"{c.label}: effect {c.effect} recalled from the paper, not re-checked: verify before relying on it",
-                )
-            )
-        if c.kind == "relative" and c.effect < 0:
-            flags.append(Flag("warning", c.category, f"{c.label}: the evidence shows more events, not fewer"))
-        if c.kind == "relative" and c.per_1000_member_months == 0:
-            flags.append(Flag("warning", c.category, f"{c.label}: a zero baseline rate saves nothing"))
-    if result is not None and result.savings_per_dollar is not None and result.savings_per_dollar > 10:
-        flags.append(
-            Flag(
-                "warning",
-                "result",
-                f"${result.savings_per_dollar} saved per $1 is far above published programs ($2-$5 per $1): check rates and costs",
-            )
-        )
-    if (
-        result is not None
-        and result.break_even_program_cost is not None
-        and result.break_even_program_cost < 0
-    ):
-        flags.append(
-            Flag(
-                "warning", "program_cost", "fixed costs alone exceed the savings: no program cost breaks even"
-            )
-        )
-    return flags
+def _effect_text(c: ResolvedCategory, money: bool = False) -> str:
+    """The effect a line uses, and why: an effect whose interval includes zero is credited with nothing
+    unless the inputs say to credit it anyway."""
+    est = usd(c.effect) if money else number(c.effect)
+    where = f"{number(c.effect_low)} to {number(c.effect_high)}"
+    if not c.credited:
+        return (f"{'$0.00' if money else '0'} effect credited ({c.effect_source}: estimate {est}, its interval "
+                f"{where} includes zero)")
+    if c.interval_includes_zero:
+        return f"{est} effect ({c.effect_source}; credited although its interval {where} includes zero)"
+    return f"{est} effect ({c.effect_source})"
 
 
 def parse_inputs(data: dict) -> RoiInputs:

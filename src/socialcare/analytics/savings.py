@@ -32,6 +32,7 @@ from socialcare.analytics import connect as connect_mod
 from socialcare.analytics.schema import MONEY, conform
 from socialcare.core.errors import InvalidInput, Problem
 from socialcare.core.money import cents, fmt_usd
+from socialcare.kit.numbers import amount, number, usd
 
 BASELINE, PERFORMANCE = "baseline", "performance"
 
@@ -576,53 +577,64 @@ def _report(
             else "none"
         )
     )
+    # every operand is shown as used (the trend factor to 10 decimals), so each line can be redone by
+    # hand to the cent; numbers as people write them (kit.numbers)
+    f_txt = number(factor, 10)
     lines = [
         Line("outlier cap (member PMPM per period)", cap_txt, ""),
         Line(
             "baseline PMPM",
-            f"{base_tcoc} TCOC / {base_mm} attributed member-months",
-            str(cents(base_pmpm_exact)),
+            f"{usd(base_tcoc)} TCOC / {number(base_mm)} attributed member-months",
+            amount(base_pmpm_exact),
         ),
-        Line("trend factor", f"{source}: (1 + {trend:.4f}) ^ {yrs:.3f} years", f"{factor:.6f}"),
-        Line("projected PMPM", f"{cents(base_pmpm_exact)} × {factor:.6f}", str(cents(projected_pmpm_exact))),
+        Line("trend factor", f"{source}: (1 + {number(trend)}) ^ {number(yrs, 3)} years", f_txt),
+        Line(
+            "projected PMPM",
+            f"{usd(base_tcoc)} / {number(base_mm)} member-months × {f_txt}",
+            amount(projected_pmpm_exact),
+        ),
         Line(
             "projected TCOC",
-            f"{cents(projected_pmpm_exact)} × {perf_mm} performance member-months",
-            str(projected),
+            f"{usd(base_tcoc)} / {number(base_mm)} baseline member-months × {f_txt} × {number(perf_mm)} "
+            "performance member-months",
+            amount(projected),
         ),
         Line(
             "actual TCOC",
-            f"capped paid claims of the attributed population ({perf_mm} member-months)",
-            str(actual),
+            f"capped paid claims of the attributed population ({number(perf_mm)} member-months)",
+            amount(actual),
         ),
-        Line("gross savings", f"{projected} − {actual}", str(gross)),
+        Line("gross savings", f"{amount(projected)} − {amount(actual)}", amount(gross)),
         Line(
             "savings rate",
-            f"{gross} / {projected} (minimum savings rate {params.minimum_savings_rate})",
+            f"{amount(gross)} / {amount(projected)} (minimum savings rate {number(params.minimum_savings_rate)})",
             f"{rate} ({'met' if msr_met else 'not met'})",
         ),
         Line(
             "savings net of the guaranteed payment",
-            f"{gross} − {cents(params.guaranteed_payments)}",
-            str(net),
+            f"{amount(gross)} − {amount(params.guaranteed_payments)}",
+            amount(net),
         ),
     ]
     if did is not None:
         lines += [
             Line(
                 "DiD effect on participants' PMPM",
-                f"mean(Δ PMPM, {did.n_treated} participants) − weighted mean(Δ PMPM, {did.n_comparison} matched comparison members)",
-                f"{did.effect_pmpm} ({int(did.confidence * 100)} % CI {did.ci_low} to {did.ci_high}, {did.bootstrap} bootstrap replicates)",
+                f"mean(Δ PMPM, {number(did.n_treated)} participants) − weighted mean(Δ PMPM, "
+                f"{number(did.n_comparison)} matched comparison members)",
+                f"{amount(did.effect_pmpm)} ({int(did.confidence * 100)} % CI {amount(did.ci_low)} to "
+                f"{amount(did.ci_high)}, {number(did.bootstrap)} bootstrap replicates)",
             ),
             Line(
                 "DiD savings",
-                f"−({did.effect_pmpm}) × {did.treated_performance_member_months} participant member-months",
-                f"{did.savings} (CI {did.savings_ci_low} to {did.savings_ci_high})",
+                f"−({amount(did.effect_pmpm)}) × {number(did.treated_performance_member_months)} participant "
+                "member-months",
+                f"{amount(did.savings)} (CI {amount(did.savings_ci_low)} to {amount(did.savings_ci_high)})",
             ),
             Line(
                 "naive pre/post change of participants",
                 "not a savings estimate (regression to the mean)",
-                str(did.naive_pre_post_pmpm),
+                amount(did.naive_pre_post_pmpm),
             ),
         ]
     return SavingsReport(

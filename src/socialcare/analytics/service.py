@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import yaml
 from sqlalchemy.orm import Session
 
 from socialcare.analytics import datasets, savings
+from socialcare.core.errors import InvalidInput
 from socialcare.security import audit
 from socialcare.security.principal import Principal
 
@@ -29,3 +31,28 @@ def run_report(
         },
     )
     return report
+
+
+def payment_handoff(
+    report: savings.SavingsReport, term_id: str = "savings", *, allow_unsupported: bool = False
+) -> tuple[dict | None, str | None]:
+    """(the facts ``socialcare payments settle --facts`` takes, None) or (None, why they were refused):
+    the one hand-off of the API (``payment_facts``/``payment_facts_refused``) and of
+    ``socialcare savings report --facts-out``."""
+    try:
+        return savings.to_payment_facts(report, term_id, allow_unsupported=allow_unsupported), None
+    except InvalidInput as exc:
+        return None, f"{exc.message}: {exc.problems[0].message}"
+
+
+def facts_yaml(facts: dict, report: savings.SavingsReport, filename: str = "facts.yaml") -> str:
+    """The facts as the YAML file ``payments settle --facts`` reads, with where they came from as comments."""
+    p = report.params
+    head = (
+        f"# Shared-savings facts from the shared-savings report ({report.engine}): baseline "
+        f"{p.baseline_start:%Y-%m} to {p.baseline_end:%Y-%m}, performance {p.performance_start:%Y-%m} to "
+        f"{p.performance_end:%Y-%m}; savings {'supported' if report.savings_supported else 'NOT supported'} "
+        "by the difference-in-differences.\n# Settle with: socialcare payments settle TERMS.yaml --facts "
+        f"{filename} --period ...\n"
+    )
+    return head + yaml.safe_dump(facts, sort_keys=False)

@@ -8,6 +8,7 @@ Core commands live here (db, demo, serve, users); every domain adds its own grou
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import typer
@@ -154,10 +155,14 @@ def db_current() -> None:
 # ---- serve -----------------------------------------------------------------------------------
 
 
-def _serve(host: str | None, port: int | None, reload: bool = False) -> None:
+def _serve(host: str | None, port: int | None, reload: bool = False, *, workers: int = 1,
+           embedded_worker: bool = True) -> None:
     import uvicorn
 
+    from socialcare.web.logs import LOGGING_ENV, configure_logging, uvicorn_log_config
+
     settings = _settings()
+    settings.check_production()
     url = settings.effective_database_url
     have = _applied_revisions(url)
     if not have:
@@ -168,19 +173,40 @@ def _serve(host: str | None, port: int | None, reload: bool = False) -> None:
     if len(have) < len(list(_script().walk_revisions())):
         err_console.print("[yellow]Some migrations are not applied yet; run `socialcare db upgrade`.[/yellow]")
     host, port = host or settings.host, port or settings.port
-    console.print(f"Serving socialcare at [bold]http://{host}:{port}[/bold]  (Ctrl+C to stop)")
-    uvicorn.run("socialcare.web.app:create_app", factory=True, host=host, port=port, reload=reload,
-                log_level="info")
+    configure_logging(settings)
+    os.environ[LOGGING_ENV] = "1"  # uvicorn's worker processes (--workers N) configure theirs in create_app
+    worker = None
+    if embedded_worker and not reload:
+        from socialcare.jobs.worker import Worker
+
+        worker = Worker().start()
+    console.print(f"Serving socialcare at [bold]http://{host}:{port}[/bold]"
+                  + (f" with {workers} web processes" if workers > 1 else "")
+                  + (" and a job worker" if worker else "") + "  (Ctrl+C to stop)")
+    try:
+        uvicorn.run("socialcare.web.app:create_app", factory=True, host=host, port=port, reload=reload,
+                    workers=workers if workers > 1 else None, log_config=uvicorn_log_config(), access_log=False,
+                    proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+WORKER_OPTION = typer.Option(True, "--worker/--no-worker",
+                             help="Run background jobs in this process too (the embedded worker); "
+                             "--no-worker when separate `socialcare worker` processes run them.")
 
 
 @app.command()
 def serve(
     host: str = typer.Option(None, help="Address to listen on (default SOCIALCARE_HOST, 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default SOCIALCARE_PORT, 8000)."),
-    reload: bool = typer.Option(False, help="Restart when the code changes (development)."),
+    reload: bool = typer.Option(False, help="Restart when the code changes (development; no embedded worker)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Web server processes (uvicorn workers)."),
+    embedded_worker: bool = WORKER_OPTION,
 ) -> None:
-    """Serve the web app and the JSON API (/api/v1, docs at /docs)."""
-    _serve(host, port, reload)
+    """Serve the web app and the JSON API (/api/v1, docs at /docs), and run background jobs."""
+    _serve(host, port, reload, workers=workers, embedded_worker=embedded_worker)
 
 
 # ---- demo ------------------------------------------------------------------------------------
@@ -202,6 +228,7 @@ def demo(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before erasing a non-default database."),
     host: str = typer.Option(None, help="Address to serve on (default SOCIALCARE_HOST)."),
     port: int = typer.Option(None, help="Port to serve on (default SOCIALCARE_PORT)."),
+    embedded_worker: bool = WORKER_OPTION,
 ) -> None:
     """Rebuild the database as a demo partnership, then serve it at http://127.0.0.1:8000.
 
@@ -223,7 +250,7 @@ def demo(
     _print_timings(result["timings"])
     _print_logins(result)
     if serve_after:
-        _serve(host, port)
+        _serve(host, port, embedded_worker=embedded_worker)
 
 
 def _print_timings(timings: dict[str, float]) -> None:
@@ -324,6 +351,65 @@ def users_token(
         expires = row.expires_at
     console.print(f"API token for {username} (expires {expires:%Y-%m-%d}); it will not be shown again:")
     console.print(token, markup=False, highlight=False)
+
+
+@users_app.command("sign-in")
+def users_sign_in(
+    org: str = typer.Argument(..., help="The organization's name, as in the directory."),
+    discovery_url: str = typer.Option(None, "--oidc-discovery-url", help="…/.well-known/openid-configuration"),
+    client_id: str = typer.Option(None, "--client-id"),
+    client_secret: str = typer.Option(None, "--client-secret", help="asked for (hidden) with --ask-secret"),
+    ask_secret: bool = typer.Option(False, "--ask-secret", help="Prompt for the client secret."),
+    domains: str = typer.Option(None, "--domains", help="Email domains, comma-separated."),
+    role_claim: str = typer.Option(None, "--role-claim", help="The claim carrying the role (default groups)."),
+    role_map: str = typer.Option(None, "--role-map", help="value=role pairs, comma-separated; first match wins."),
+    passwords: bool = typer.Option(None, "--passwords/--no-passwords", help="Allow local passwords."),
+    require_totp: bool = typer.Option(None, "--require-totp/--no-require-totp", help="Passwords need a TOTP code."),
+    idle_minutes: int = typer.Option(None, "--idle-minutes", min=1, help="Idle timeout of a browser session."),
+    lifetime_hours: int = typer.Option(None, "--lifetime-hours", min=1, help="Absolute session lifetime."),
+) -> None:
+    """Set how an organization signs in: OpenID Connect, passwords and TOTP, session limits."""
+    from socialcare.core.db import unit_of_work
+    from socialcare.security import sso
+    from socialcare.security.admin import operator_principal, organization_by_name
+
+    if ask_secret:
+        client_secret = typer.prompt("Client secret", hide_input=True)
+    fields = {
+        "oidc_discovery_url": discovery_url, "oidc_client_id": client_id, "oidc_client_secret": client_secret,
+        "allowed_email_domains": [d for d in (domains or "").split(",") if d.strip()] if domains is not None else None,
+        "role_claim": role_claim,
+        "role_map": dict(p.strip().split("=", 1) for p in role_map.split(",") if "=" in p) if role_map else None,
+        "passwords_allowed": passwords, "require_totp": require_totp,
+    }
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if idle_minutes is not None:
+        fields["idle_timeout_minutes"] = idle_minutes
+    if lifetime_hours is not None:
+        fields["absolute_lifetime_hours"] = lifetime_hours
+    with unit_of_work() as session:
+        organization = organization_by_name(session, org)
+        cfg = sso.set_sign_in(session, operator_principal(organization), **fields)
+        console.print(f"[green]{organization.name}[/green]: single sign-on "
+                      f"{'on' if sso.is_configured(cfg) else 'off'}, passwords "
+                      f"{'allowed' if cfg.passwords_allowed else 'off'}"
+                      f"{' with TOTP' if cfg.require_totp else ''}; redirect URI {sso.redirect_uri()}")
+
+
+@users_app.command("reset-totp")
+def users_reset_totp(username: str = typer.Argument(...)) -> None:
+    """Forget a user's authenticator (lost phone): they enrol a new one at their next sign-in."""
+    from socialcare.core.db import unit_of_work
+    from socialcare.security import repository as security_repo
+    from socialcare.security import totp
+    from socialcare.security.admin import operator_principal
+
+    with unit_of_work() as session:
+        user = security_repo.user_by_username(session, username)
+        if user is None:
+            raise SocialcareError(f"No user '{username}'. See `socialcare users list`.")
+        totp.reset(session, operator_principal(user.organization), user)
+    console.print(f"[green]{username}[/green] enrols a new authenticator at the next sign-in.")
 
 
 # ---- domain commands -------------------------------------------------------------------------

@@ -189,3 +189,40 @@ def review(contract_id: int, as_user: str = AS):
         console.print(f"volume: {r.volume}")
         console.print(f"measures: {r.measures}")
         console.print(f"payments: {r.payments}")
+
+
+@app.command()
+def attribute(as_user: str = AS, recheck: bool = typer.Option(
+        False, help="decide again for every row (a person's choice and member lists are kept)")):
+    """Attribute the plan's existing work to its contracts (referrals, services, episodes, pathways,
+    engagements, disbursements) and report the counts; rows with several candidates wait for a person."""
+    from socialcare.contracts import attributing
+
+    with unit_of_work() as s:
+        p = _principal(s, as_user)
+        p.require("contracts:write")
+        if not p.is_plan:
+            raise InvalidInput("Only the plan attributes work to its contracts",
+                               [Problem("act as a plan user", field="--as")])
+        report = attributing.attribute_existing(s, plan_id=p.org_id, recheck=recheck)
+        from socialcare.security import audit
+
+        audit.record(s, p, "contract.attribution.run", object_type="organization", object_id=p.org_id,
+                     detail={"recheck": recheck, "report": report})
+    t = Table("records", "looked at", "attributed", "several contracts (choose)", "no contract")
+    for kind, n in report.items():
+        t.add_row(kind.replace("_", " "), f"{n['rows']:,}", f"{n['attributed']:,}", f"{n['ambiguous']:,}",
+                  f"{n['none']:,}")
+    console.print(t)
+
+
+@app.command()
+def reattribute(kind: str, record_id: int, reason: str = typer.Option(..., help="why the record moves"),
+                contract_id: int = typer.Option(None, help="the contract (omit: no contract)"), as_user: str = AS):
+    """Move one record (referral, service_record, episode, pathway, engagement, disbursement) to another
+    contract, or to none, with a reason (audited)."""
+    from socialcare.contracts import attributing
+
+    with unit_of_work() as s:
+        obj = attributing.reattribute(s, _principal(s, as_user), kind, record_id, contract_id, reason)
+        console.print(f"{kind} {record_id}: {obj.contract_reason}")

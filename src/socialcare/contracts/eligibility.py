@@ -259,6 +259,10 @@ UNAVAILABLE_RANKS = {
 }
 
 
+# every dimension a selection may be stratified by; the eligible-versus-selected report covers them all
+STRATUM_DIMENSIONS = ("county", "race_ethnicity", "language", "product_line")
+
+
 def stratum_expr(name: str):
     if name == "county":
         return func.coalesce(Member.county, "unknown")
@@ -393,8 +397,9 @@ def selection_select(
 
 
 def strata_report_select(plan_id: int, rule: schemas.RuleGroup | None, as_of: date, selected_ids_table) -> Select:
-    """Eligible vs selected by county x race/ethnicity x language, one scan (rolled up per dimension by the caller)."""
-    cols = [stratum_expr(s).label(s) for s in ("county", "race_ethnicity", "language")]
+    """Eligible vs selected by every stratum dimension (STRATUM_DIMENSIONS), one scan (rolled up per
+    dimension by the caller)."""
+    cols = [stratum_expr(s).label(s) for s in STRATUM_DIMENSIONS]
     sel = selected_ids_table
     return (
         select(*cols, func.count().label("eligible"), func.count(sel.c.member_id).label("selected"))
@@ -407,5 +412,5 @@ def strata_report_select(plan_id: int, rule: schemas.RuleGroup | None, as_of: da
 
 __all__ = [
     "Node", "compile_rule", "counts_select", "eligible_where", "enrolled_on", "selection_select",
-    "strata_report_select", "stratum_expr", "SCREENING_UNAVAILABLE",
+    "strata_report_select", "stratum_expr", "SCREENING_UNAVAILABLE", "STRATUM_DIMENSIONS",
 ]

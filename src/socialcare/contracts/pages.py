@@ -280,11 +280,21 @@ def selection_csv(contract_id: int, selection_id: int, db: DbSession, principal:
         "Content-Disposition": f'attachment; filename="contract-{contract_id}-members-{selection_id}.csv"'})
 
 
+@router.get("/contracts/{contract_id}/selections/{selection_id}/assign")
+def assign_preview(request: Request, contract_id: int, selection_id: int, db: DbSession,
+                   principal: Principal = MemberLists):
+    c = service.get(db, principal, contract_id)
+    preview = service.assignment_preview(db, principal, contract_id, selection_id)
+    ctx = _common(c)
+    ctx.update(preview=preview, sel=preview.selection)
+    return render(request, "contracts/assign.html", ctx)
+
+
 @router.post("/contracts/{contract_id}/selections/{selection_id}/assign", dependencies=[Depends(csrf_protect)])
 def assign_selection(request: Request, contract_id: int, selection_id: int, db: DbSession,
-                     principal: Principal = MemberLists):
-    sel = service.assign_selection(db, principal, contract_id, selection_id)
-    return redirect(f"/contracts/{contract_id}/selections/{sel.id}", flash="Member list assigned to the partner.",
+                     principal: Principal = MemberLists, confirm_count: int = Form(...)):
+    sel = service.assign_selection(db, principal, contract_id, selection_id, confirm_count=confirm_count)
+    return redirect(f"/contracts/{contract_id}/selections/{sel.id}", flash=f"Member list assigned: {sel.assigned_note}.",
                     kind="success", request=request)
 
 

@@ -115,7 +115,7 @@ def strata_report(session: Session, plan_id: int, rule, as_of: date, selection_i
     rows = session.execute(elig.strata_report_select(plan_id, rule, as_of, picked)).all()
     # Roll the cross-tab up per dimension (a few hundred groups, not members).
     out: list[dict] = []
-    for dim in ("county", "race_ethnicity", "language"):
+    for dim in elig.STRATUM_DIMENSIONS:
         acc: dict[str, list[int]] = {}
         for r in rows:
             key = getattr(r, dim)
@@ -173,3 +173,19 @@ def latest_selection_count(session: Session, contract_id: int) -> int | None:
         .order_by(MemberSelection.id.desc())
         .limit(1)
     )
+
+
+def contract_by_id(session: Session, contract_id: int) -> Contract | None:
+    return session.get(Contract, contract_id)
+
+
+def launched_contracts(session: Session, principal: Principal) -> list:
+    """(id, name, counterparty id) of the plan's contracts in implementation or renewal, by name."""
+    return list(session.execute(select(Contract.id, Contract.name, Contract.counterparty_id).where(
+        Contract.plan_id == principal.org_id, Contract.phase.in_(["implementation", "renewal"]))
+        .order_by(Contract.name)).all())
+
+
+def owned_by_plan(principal: Principal, plan_id: int) -> bool:
+    """The record is the principal's plan's."""
+    return principal.is_plan and plan_id == principal.org_id

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import yaml
 from pydantic import ValidationError
@@ -424,8 +424,46 @@ def selection_csv(session: Session, principal: Principal, contract_id: int, sele
     return buf.getvalue()
 
 
-def assign_selection(session: Session, principal: Principal, contract_id: int, selection_id: int) -> MemberSelection:
-    """Hand the selection to the partner through the referrals domain's batch assignment."""
+@dataclass
+class AssignmentPreview:
+    selection: MemberSelection
+    need_domain: str
+    partner: str
+    listed: int
+    to_assign: int
+    skipped: list[dict]  # [{member_id, name, plan_member_id, referral_id}]
+
+
+def assignment_preview(session: Session, principal: Principal, contract_id: int,
+                       selection_id: int) -> AssignmentPreview:
+    """What assigning the list would do: how many referrals it creates, and who is skipped (named) because
+    they already have an open referral for the same need. Reading the names is audited."""
+    from socialcare.members.models import Member
+    from socialcare.referrals import service as referrals_service
+
+    _require_member_lists(principal)
+    c = repo.get_contract(session, principal, contract_id)
+    sel = repo.get_selection(session, c.id, selection_id)
+    ids = repo.selected_member_ids(session, sel.id)
+    domain, _svc = referrals_service.selection_need(session, c)
+    open_refs = referrals_service.open_referrals_for_need(session, c.plan_id, ids, domain)
+    skipped = []
+    if open_refs:
+        names = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(sorted(open_refs)[:5000])))}
+        for mid in sorted(open_refs, key=lambda x: (names[x].last_name, names[x].first_name) if x in names else ("",)):
+            m = names.get(mid)
+            skipped.append({"member_id": mid, "name": f"{m.last_name}, {m.first_name}" if m else f"member {mid}",
+                            "plan_member_id": m.plan_member_id if m else "", "referral_id": open_refs[mid]})
+        audit.record_member_reads(session, principal, [s["member_id"] for s in skipped],
+                                  action="contract.selection.assign.preview")
+    return AssignmentPreview(sel, domain, c.counterparty.name, len(ids), len(ids) - len(open_refs), skipped)
+
+
+def assign_selection(session: Session, principal: Principal, contract_id: int, selection_id: int, *,
+                     confirm_count: int | None = None) -> MemberSelection:
+    """Hand the selection to the partner through the referrals domain's batch assignment. Members with an
+    open referral for the same need are skipped; with ``confirm_count`` (what the user confirmed), a list
+    that changed since is refused so nobody creates more referrals than they agreed to."""
     _require_member_lists(principal)
     principal.require("referrals:assign_batch")
     c = repo.get_contract(session, principal, contract_id)
@@ -434,14 +472,15 @@ def assign_selection(session: Session, principal: Principal, contract_id: int, s
         raise Conflict("This member list was already assigned to the partner.")
     if c.phase not in (rules.Phase.IMPLEMENTATION, rules.Phase.RENEWAL):
         raise Conflict("Members are assigned once the contract is in implementation.")
-    try:
-        from socialcare.referrals import service as referrals_service
-    except ImportError:
-        referrals_service = None
-    assign = getattr(referrals_service, "assign_batch_from_selection", None) if referrals_service else None
-    if assign is None:
-        raise Conflict("Batch assignment is not available yet (referrals domain); export the member list as CSV instead.")
-    note = assign(session, principal, contract=c, member_ids=repo.selected_member_ids(session, sel.id))
+    from socialcare.referrals import service as referrals_service
+
+    if confirm_count is not None:
+        preview = assignment_preview(session, principal, contract_id, selection_id)
+        if preview.to_assign != confirm_count:
+            raise Conflict(f"The list changed: {preview.to_assign:,} referrals would now be created, not "
+                           f"{confirm_count:,}. Review it again before assigning.")
+    note = referrals_service.assign_batch_from_selection(session, principal, contract=c,
+                                                        member_ids=repo.selected_member_ids(session, sel.id))
     sel.status, sel.assigned_note = "assigned", str(note or "")
     session.flush()
     return sel
@@ -460,43 +499,68 @@ class RenewalReview:
     payments: dict
 
 
-def _optional_domain(module: str, func_name: str, session, principal, contract) -> dict:
-    try:
-        mod = __import__(module, fromlist=[func_name])
-    except ImportError:
-        return {"available": False, "message": f"{module.split('.')[1].capitalize()} not available yet."}
-    fn = getattr(mod, func_name, None)
-    if fn is None:
-        return {"available": False, "message": f"{module.split('.')[1].capitalize()} not available yet for contracts."}
-    return {"available": True, **fn(session, principal, contract)}
+def _period_start(period: str, through: date, start: date) -> date:
+    """First day of the scope of work's volume period that ends on ``through`` (never before the term)."""
+    back = {"month": 1, "quarter": 3, "year": 12}.get(period)
+    if back is None:
+        return start
+    first = through.replace(day=1) if back == 1 else rules.add_months(through, -back) + timedelta(days=1)
+    return max(first, start)
 
 
 def renewal_review(session: Session, principal: Principal, contract_id: int, on: date | None = None) -> RenewalReview:
-    """The contract's performance for the renewal discussion: volumes against min/max, measures, payments."""
+    """The contract's performance for the renewal discussion: the scope of work's volume against the members
+    the contract really served (its attributed work), its measures against their goals, its payments."""
+    from socialcare.measures import engine as measures_engine
+    from socialcare.measures import service as measures
+
     c = get(session, principal, contract_id)
     on = on or today()
     sow = scope_of_work(session, c)
     vol = sow.who.population.volume or schemas.Volume()
-    served = repo.latest_selection_count(session, c.id)
+    through = min(on, c.end_date)
+    started = through >= c.start_date
+    served = measures_engine.members_served(session, c.id, c.start_date, through) if started else 0
+    p_first = _period_start(vol.period, through, c.start_date)
+    in_period = measures_engine.members_served(session, c.id, p_first, through) if started else 0
     volume = {
         "unit": vol.unit, "period": vol.period, "minimum": vol.minimum, "maximum": vol.maximum,
-        "members_selected": served,
+        "from": c.start_date, "to": through, "members_served": served,
+        "period_from": p_first, "served_in_period": in_period,
+        "members_selected": repo.latest_selection_count(session, c.id),
         "status": (
-            "no member list yet" if served is None
-            else "below minimum" if vol.minimum is not None and served < vol.minimum
-            else "above maximum" if vol.maximum is not None and served > vol.maximum
+            "not started" if not started
+            else "below minimum" if vol.minimum is not None and in_period < vol.minimum
+            else "above maximum" if vol.maximum is not None and in_period > vol.maximum
             else "within range"
         ),
     }
-    delivered = _optional_domain("socialcare.delivery.service", "contract_volume", session, principal, c)
-    if delivered.get("available"):
-        volume["delivered"] = delivered
+    month = min(measures.default_month(session, c), through.replace(day=1))
+    if started:
+        card = measures.for_viewer(measures.scorecard(session, principal, c, month), principal, c)
+        rates = card["funnel"]["rates"] + card["timeliness"]["rates"] + card["quality"]
+        review_measures = {
+            "available": True, "month": card["month"], "month_label": card["month_label"],
+            "members_assigned": card["funnel"]["counts"]["assigned"],
+            "targets": [{"key": r["key"], "label": r["label"], "goal": r["goal"], "value": r.get("display"),
+                         "met": r["met"]} for r in rates if r.get("goal") is not None],
+            "without_goal": [{"key": r["key"], "label": r["label"], "value": r.get("display")}
+                             for r in rates if r.get("goal") is None],
+        }
+    else:
+        review_measures = {"available": False, "message": "No measured months yet: the term has not started."}
     opens = rules.renewal_opens_on(c.end_date, c.renewal_window_months)
     return RenewalReview(
         contract=c, opens_on=opens, open=on >= opens or c.phase == rules.Phase.RENEWAL, volume=volume,
-        measures=_optional_domain("socialcare.measures.service", "contract_performance", session, principal, c),
-        payments=_optional_domain("socialcare.payments.service", "contract_payments", session, principal, c),
+        measures=review_measures, payments=_payments(session, principal, c),
     )
+
+
+def _payments(session: Session, principal: Principal, contract: Contract) -> dict:
+    """Settlement statements for the contract, from the payments domain's ledger."""
+    from socialcare.payments.service import contract_payments
+
+    return {"available": True, **contract_payments(session, principal, contract)}
 
 
 def counterparties(session: Session) -> list[Organization]:

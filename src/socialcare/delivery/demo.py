@@ -312,6 +312,11 @@ def build(ctx: DemoContext) -> None:
                                           "created_by_user_id", "created_by"], funds)
     ctx.advance(1)
 
+    # every record knows its contract, as the web app's and the file imports' do (contracts/attributing.py)
+    from socialcare.contracts.attributing import attribute_existing
+
+    st["attribution"] = attribute_existing(s, kinds=("service_record", "episode", "pathway", "engagement",
+                                                     "disbursement"), today=today)
     st["delivery"] = {"service_records": len(records), "episodes": len(episodes), "renewals": len(renewals),
                       "pathways": len(instances), "pathways_completed": sum(1 for i in instances if i[7] == "completed"),
                       "engagements": len(visits), "disbursements": len(funds)}

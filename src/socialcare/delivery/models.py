@@ -7,7 +7,7 @@
   002_9f9b125fbb7ccb6a.txt "Bundled Payment Example").
 - ``PathwayInstance`` + ``PathwayStep`` + ``Engagement``: Pathways Community HUB standard pathways
   and confirmed engagements (home visits): Buckeye / Northwest Ohio Pathways HUB, 50 % engagement and
-  50 % completed pathways (seed 002; ../shared/design/payments-and-value.md §2).
+  50 % completed pathways (seed 002; docs/payments-and-value.md §2).
 - ``FlexFundDisbursement``: money a CBO gives a member from the plan's flexible member fund (seed 002
   "Flexible Funds").
 
@@ -34,7 +34,15 @@ class _Recorded:
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class ServiceRecord(IdMixin, _Recorded, Base):
+class _Attributed:
+    """The contract the work counts under, its version and why (contracts/attribution.py)."""
+
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id", ondelete="SET NULL"), index=True)
+    contract_version: Mapped[int | None] = mapped_column(Integer)
+    contract_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ServiceRecord(IdMixin, _Recorded, _Attributed, Base):
     __tablename__ = "service_record"
     __table_args__ = (
         Index("ix_service_record_org_date", "organization_id", "service_date"),
@@ -69,7 +77,7 @@ class ServiceRecord(IdMixin, _Recorded, Base):
     service = relationship("Service")
 
 
-class CareEpisode(IdMixin, _Recorded, Base):
+class CareEpisode(IdMixin, _Recorded, _Attributed, Base):
     """An episode of care management paid by a case rate. ``planned_end`` is the end of the initial
     period plus every approved renewal period; ``period_days`` is the contract's maximum per period."""
 
@@ -124,7 +132,7 @@ class EpisodeRenewal(IdMixin, Base):
     episode = relationship("CareEpisode", back_populates="renewals")
 
 
-class PathwayInstance(IdMixin, _Recorded, Base):
+class PathwayInstance(IdMixin, _Recorded, _Attributed, Base):
     """One member's pathway (pathway_code from delivery/pathways.yaml) worked by a CBO or HUB agency."""
 
     __tablename__ = "pathway_instance"
@@ -169,7 +177,7 @@ class PathwayStep(IdMixin, Base):
     instance = relationship("PathwayInstance", back_populates="steps")
 
 
-class Engagement(IdMixin, _Recorded, Base):
+class Engagement(IdMixin, _Recorded, _Attributed, Base):
     """A confirmed engagement (a home visit by a community health worker): the PCHI engagement payment."""
 
     __tablename__ = "engagement"
@@ -204,7 +212,9 @@ class FlexFundDisbursement(IdMixin, _Recorded, Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
-    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id", ondelete="SET NULL"))
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id", ondelete="SET NULL"), index=True)
+    contract_version: Mapped[int | None] = mapped_column(Integer)
+    contract_reason: Mapped[str | None] = mapped_column(Text)
     term_id: Mapped[str | None] = mapped_column(String(40))  # the flex_funds term it was checked against
     category: Mapped[str] = mapped_column(String(30))
     amount: Mapped[Decimal] = mapped_column(MoneyType)

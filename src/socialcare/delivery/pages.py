@@ -136,6 +136,7 @@ def _service_form(request, db, principal, form, problems, status=200):
     return render(request, "delivery/service_form.html", {
         **_common(db, principal), "form": form, "problems": problems,
         "services": repo.org_services(db, principal.org_id),
+        "referrals": repo.open_referrals_held(db, principal, form.get("member") or None),
     }, status_code=status)
 
 

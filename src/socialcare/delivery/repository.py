@@ -284,3 +284,19 @@ def disbursed_totals(session: Session, contract_id: int, term_id: str, member_id
     program = session.scalar(select(total).where(*base))
     member = session.scalar(select(total).where(*base, FlexFundDisbursement.member_id == member_id))
     return cents(str(member or 0)), cents(str(program or 0))
+
+
+def open_referrals_held(session: Session, principal: Principal, plan_member_id: str | None = None,
+                        limit: int = 200) -> list[tuple[int, str, str, str]]:
+    """The open referrals the organization holds (to pick the one a service answers): (id, member name,
+    plan member id, need), newest first; one member's when ``plan_member_id`` is given."""
+    from socialcare.referrals.models import Referral
+
+    q = (select(Referral.id, Member.first_name, Member.last_name, Member.plan_member_id, Referral.need_domain)
+         .join(Member, Member.id == Referral.member_id)
+         .where(Referral.owner_org_id == principal.org_id,
+                Referral.status.in_(["requested", "accepted", "in-progress", "on-hold"]))
+         .order_by(Referral.id.desc()).limit(limit))
+    if plan_member_id:
+        q = q.where(Member.plan_member_id == plan_member_id.strip())
+    return [(i, f"{last}, {first}", pmid, need) for i, first, last, pmid, need in session.execute(q)]

@@ -30,7 +30,7 @@ DEFAULT_PERIOD_DAYS = 90  # "up to three months" (MARC case rate)
 
 # ---- codes -----------------------------------------------------------------------------------
 
-# CMS place of service codes a CBO uses (../shared/design/standards.md §5.3).
+# CMS place of service codes a CBO uses (docs/standards.md §5.3).
 PLACES_OF_SERVICE: dict[str, str] = {
     "12": "Home",
     "11": "Office",
@@ -129,6 +129,7 @@ class ServiceRecordInput:
     note: str | None = None
     staff_user_id: int | None = None
     rendering_npi: str | None = None  # the individual who delivered it, when they have an NPI
+    contract_id: int | None = None  # a person's choice when several contracts could cover it
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from socialcare.contracts import attributing
 from socialcare.core.clock import today as real_today
 from socialcare.core.clock import utcnow
 from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
@@ -74,6 +75,32 @@ def _referral_ok(session: Session, principal: Principal, referral_id: int | None
         raise InvalidInput("Unknown referral", [Problem(
             f"referral {referral_id} is not one your organization holds for this member", field="referral_id")])
     return referral_id
+
+
+def _service_moves_referral(session: Session, principal: Principal, referral_id: int, service_date: date) -> None:
+    """A service recorded against a referral is the service under way: the referral moves to in progress
+    (with the steps before it it still lacks: accepted, contacted, enrolled), dated the service day."""
+    from datetime import UTC, datetime, time
+
+    from socialcare.referrals import rules as rrules
+    from socialcare.referrals import service as referrals
+    from socialcare.referrals.models import Referral
+    from socialcare.referrals.rules import Side, Status
+
+    ref = session.get(Referral, referral_id)
+    if ref is None or ref.status not in (Status.REQUESTED, Status.ACCEPTED):
+        return  # already in progress, on hold or closed: the record alone is enough
+    try:
+        steps = rrules.actions_toward(referrals.snapshot(ref), Status.IN_PROGRESS, None, {Side.OWNER})
+    except rrules.TransitionRefused:
+        return
+    at = max(datetime.combine(service_date, time(12), tzinfo=UTC), ref.updated_at.replace(tzinfo=UTC)
+             if ref.updated_at.tzinfo is None else ref.updated_at)
+    at = min(at, utcnow())
+    for action in steps:
+        referrals.act(session, principal, referral_id, action, version=None,
+                      channel="in_person" if action == "contacted" else None,
+                      note="Recorded with a delivered service" if action == "start_service" else None, at=at)
 
 
 def _who(principal: Principal) -> dict:
@@ -168,6 +195,9 @@ def record_service(session: Session, principal: Principal, data: rules.ServiceRe
     )
     session.add(rec)
     session.flush()
+    attributing.attribute_one(session, "service_record", rec, contract_id=data.contract_id)
+    if referral_id is not None:
+        _service_moves_referral(session, principal, referral_id, data.service_date)
     audit.record(session, principal, "delivery.service.record", object_type="service_record", object_id=rec.id,
                  member_id=member.id, detail={"code": rec.service_code, "units": rec.units,
                                               "date": rec.service_date.isoformat()})
@@ -196,6 +226,7 @@ def record_services_bulk(session: Session, principal: Principal, rows: list[rule
     if problems:
         raise InvalidInput(f"{file}: {len(problems):,} problem(s); nothing was saved.", problems)
     if values:
+        attributing.annotate(session, "service_record", values, source=file)
         session.execute(insert(ServiceRecord), values)
         audit.record(session, principal, "delivery.service.import", object_type="service_record",
                      detail={"file": file, "rows": len(values)})
@@ -354,6 +385,7 @@ def open_episode(session: Session, principal: Principal, data: EpisodeInput, *, 
         **_who(principal))
     session.add(e)
     session.flush()
+    attributing.attribute_one(session, "episode", e)
     audit.record(session, principal, "delivery.episode.open", object_type="care_episode", object_id=e.id,
                  member_id=member.id, detail={"start": e.start_date.isoformat(), "period_days": period_days,
                                               "contract_id": ct.contract_id if ct else None})
@@ -498,6 +530,7 @@ def open_pathway(session: Session, principal: Principal, member_id: int | None, 
                            status=rules.PathwayStatus.OPEN, **_who(principal))
     session.add(inst)
     session.flush()
+    attributing.attribute_one(session, "pathway", inst)
     session.add(PathwayStep(instance_id=inst.id, step_code=p.steps[0].code, completed_on=opened_on,
                             note=(note or "").strip() or None, recorded_by=principal.username,
                             recorded_by_user_id=principal.user_id))
@@ -644,6 +677,7 @@ def record_engagement(session: Session, principal: Principal, member_id: int | N
                    note=(note or "").strip() or None, **_who(principal))
     session.add(e)
     session.flush()
+    attributing.attribute_one(session, "engagement", e)
     audit.record(session, principal, "delivery.engagement.record", object_type="engagement", object_id=e.id,
                  member_id=member.id)
     return e
@@ -721,6 +755,7 @@ def record_disbursement(session: Session, principal: Principal, data: Disburseme
                              **_who(principal))
     session.add(d)
     session.flush()
+    attributing.attribute_one(session, "disbursement", d, contract_id=ct.contract_id, source="its flexible fund term")
     audit.record(session, principal, "delivery.flex.record", object_type="flex_fund_disbursement", object_id=d.id,
                  member_id=member.id, detail={"amount": str(d.amount), "category": d.category,
                                               "contract_id": ct.contract_id, "term": term.id})
@@ -810,6 +845,9 @@ class FactsResult:
     facts: object  # socialcare.payments.loader.Facts
     notes: list[str] = field(default_factory=list)
     organizations: list[int] = field(default_factory=list)
+    # distinct members the contract served in the period: its attributed records (measures.engine.members_served),
+    # the number the scorecard, the renewal review and the JOC meeting show
+    member_count: int | None = None
 
 
 def _period(period) -> tuple[date, date, str]:
@@ -1037,8 +1075,13 @@ def contract_facts(session: Session, principal: Principal, contract_id: int, per
         raise InvalidInput("This contract has no payment terms yet.", [Problem("no payment terms",
                                                                                field="payment_terms_yaml")])
     terms = parse_terms(v.payment_terms_yaml, f"contract {c.id} version {v.version}")
-    return settlement_facts(session, principal, plan_id=c.plan_id, counterparty_id=c.counterparty_id, terms=terms,
-                            period=period)
+    res = settlement_facts(session, principal, plan_id=c.plan_id, counterparty_id=c.counterparty_id, terms=terms,
+                           period=period)
+    from socialcare.measures.engine import members_served
+
+    start, end, _label = _period(period)
+    res.member_count = members_served(session, c.id, max(start, c.start_date), min(end, c.end_date))
+    return res
 
 
 def contract_volume(session: Session, principal: Principal, contract) -> dict:

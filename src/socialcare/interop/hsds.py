@@ -60,18 +60,16 @@ def hid(kind: str, key: object) -> str:
 
 
 def schema_dir() -> Path:
-    """The HSDS schemas: SOCIALCARE_HSDS_SCHEMA_DIR, else the shared fixtures next to the checkout."""
+    """The HSDS 3.0 JSON Schemas: SOCIALCARE_HSDS_SCHEMA_DIR when set, else the copy shipped in the package
+    (``hsds_schema/``, CC BY-SA 4.0; its NOTICE names the source and version). Nothing outside the package."""
     import os
 
     env = os.environ.get("SOCIALCARE_HSDS_SCHEMA_DIR")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent.parent / "shared" / "fixtures" / "hsds-3.0" / "schema"
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("HSDS 3.0 schemas not found: set SOCIALCARE_HSDS_SCHEMA_DIR to the schema folder")
+    path = Path(env) if env else Path(__file__).resolve().parent / "hsds_schema"
+    if not (path / "organization.json").is_file():
+        raise FileNotFoundError(f"HSDS 3.0 schemas not found in {path}: SOCIALCARE_HSDS_SCHEMA_DIR must name a folder "
+                                "holding the HSDS schema/*.json files")
+    return path
 
 
 @lru_cache(maxsize=4)

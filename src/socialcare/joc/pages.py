@@ -60,7 +60,7 @@ def committee_page(request: Request, committee_id: int, db: DbSession, principal
     c, contract = service.committee(db, principal, committee_id)
     return render(request, "joc/committee.html", {
         "c": c, "contract": contract, "roles": rules.PARTICIPANT_ROLES, "cadences": rules.CADENCES,
-        "statuses": rules.MEETING_STATUSES, "default_month": measures.default_month().strftime("%Y-%m"),
+        "statuses": rules.MEETING_STATUSES, "default_month": measures.default_month(db, contract).strftime("%Y-%m"),
         "orgs": [(contract.plan_id, contract.plan.name), (contract.counterparty_id, contract.counterparty.name)],
     })
 

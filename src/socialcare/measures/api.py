@@ -20,12 +20,12 @@ router = APIRouter(prefix="/measures", tags=["measures"])
 
 Reader = Annotated[Principal, Depends(require_api("measures:read"))]
 GoalSetter = Annotated[Principal, Depends(require_api("contracts:write"))]
-MONTH = Query(None, description="month of assignment, YYYY-MM (default: last month)", pattern=r"^\d{4}-\d{2}$")
+MONTH = Query(None, description="month of assignment, YYYY-MM (default: the latest month with the contract's work)", pattern=r"^\d{4}-\d{2}$")
 
 
-def _month(month: str | None):
+def _month(month: str | None, db=None, contract=None):
     try:
-        return rules.parse_month(month) if month else svc.default_month()
+        return rules.parse_month(month) if month else svc.default_month(db, contract)
     except ValueError as exc:
         raise InvalidInput(str(exc), [Problem(str(exc), field="month")]) from None
 
@@ -52,7 +52,7 @@ def definitions(principal: Reader):
 def scorecard(contract_id: int, db: DbSession, principal: Reader, month: str | None = MONTH,
               partner_org_id: int | None = Query(None, description="only this partner's referrals (hub network)")):
     contract = svc.contract_for(db, principal, contract_id)
-    card = svc.scorecard(db, principal, contract, _month(month), partner_org_id=partner_org_id)
+    card = svc.scorecard(db, principal, contract, _month(month, db, contract), partner_org_id=partner_org_id)
     return svc.for_viewer(card, principal, contract)
 
 
@@ -73,7 +73,7 @@ def funnel(contract_id: int, db: DbSession, principal: Reader,
 @router.get("/contracts/{contract_id}/metrics", summary="The month's values as pay-for-performance terms read them")
 def metrics(contract_id: int, db: DbSession, principal: Reader, month: str | None = MONTH):
     contract = svc.contract_for(db, principal, contract_id)  # both parties: the partner is paid on these
-    return {k: str(v) for k, v in svc.metric_values(db, contract.id, _month(month)).items()}
+    return {k: str(v) for k, v in svc.metric_values(db, contract.id, _month(month, db, contract)).items()}
 
 
 @router.put("/contracts/{contract_id}/goals/{measure}", summary="Set a contract's goal for a measure (plan)")

@@ -36,8 +36,8 @@ def _principal(session, username: str) -> Principal:
     return principal_for_user(user, via="cli")
 
 
-def _month(month: str | None):
-    return rules.parse_month(month) if month else svc.default_month()
+def _month(month: str | None, session=None, contract=None):
+    return rules.parse_month(month) if month else svc.default_month(session, contract)
 
 
 @app.command()
@@ -77,7 +77,7 @@ def scorecard(contract_id: int, as_user: str = AS, month: str = MONTH,
     with unit_of_work() as s:
         p = _principal(s, as_user)
         contract = svc.contract_for(s, p, contract_id)
-        card = svc.for_viewer(svc.scorecard(s, p, contract, _month(month)), p, contract)
+        card = svc.for_viewer(svc.scorecard(s, p, contract, _month(month, s, contract)), p, contract)
         if json_out:
             json_out.write_text(json.dumps(card, indent=2, default=str))
             console.print(f"wrote {json_out}")
@@ -92,7 +92,7 @@ def metrics(contract_id: int, as_user: str = AS, month: str = MONTH):
     with unit_of_work() as s:
         p = _principal(s, as_user)
         contract = svc.contract_for(s, p, contract_id)
-        values = svc.metric_values(s, contract.id, _month(month))
+        values = svc.metric_values(s, contract.id, _month(month, s, contract))
         t = Table("metric", "value")
         for k, v in values.items():
             t.add_row(k, str(v))

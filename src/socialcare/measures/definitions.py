@@ -79,7 +79,7 @@ MEASURES: dict[str, MeasureDef] = {
            "closed referrals documented completely", "closed referrals", "quality"),
         _M("data_submission_on_time", "Data submitted on time (pay for reporting)", "rate",
            "months whose data was submitted by the due date", "months due so far in the contract", "quality"),
-        _M("members_served", "Members served (service started)", "count", "distinct members", "", "volume"),
+        _M("members_served", "Members served (work delivered under the contract)", "count", "distinct members", "", "volume"),
         _M("members_assigned", "Members assigned", "count", "distinct members", "", "volume"),
     ]
 }

@@ -300,16 +300,81 @@ def loop_and_documentation(session: Session, scope: Scope, month: date) -> dict[
     }
 
 
+def served_select(contract_id: int, first_day: date, last_day: date, partner_org_id: int | None = None):
+    """Member ids served under the contract from first_day to last_day: the work attributed to it
+    (contracts/attributing.py) that really happened: services recorded (not voided), care episodes
+    started, pathways opened, confirmed engagements and flexible-fund disbursements, by their own dates.
+    The scorecard, the renewal review, the JOC meeting and the settlement facts all count from here."""
+    from socialcare.delivery.models import (
+        CareEpisode,
+        Engagement,
+        FlexFundDisbursement,
+        PathwayInstance,
+        ServiceRecord,
+    )
+
+    parts = []
+    for model, day, extra in ((ServiceRecord, "service_date", ("status", "recorded")),
+                              (CareEpisode, "start_date", None), (PathwayInstance, "opened_on", None),
+                              (Engagement, "engaged_on", None), (FlexFundDisbursement, "disbursed_on", None)):
+        t = model.__table__.c
+        conds = [t.contract_id == contract_id, t[day] >= first_day, t[day] <= last_day]
+        if extra:
+            conds.append(t[extra[0]] == extra[1])
+        if partner_org_id is not None:
+            conds.append(t.organization_id == partner_org_id)
+        parts.append(select(t.member_id.label("member_id")).where(*conds))
+    from sqlalchemy import union
+
+    return union(*parts).subquery("served")
+
+
+def members_served(session: Session, contract_id: int, first_day: date, last_day: date,
+                   partner_org_id: int | None = None) -> int:
+    """How many distinct members the contract served from first_day to last_day (see served_select)."""
+    served = served_select(contract_id, first_day, last_day, partner_org_id)
+    return int(session.scalar(select(func.count()).select_from(served)) or 0)
+
+
 def volume(session: Session, scope: Scope, first: date, last: date) -> dict[str, int]:
-    """Distinct members assigned, and whose service started, from first to last month (inclusive)."""
+    """Distinct members assigned, and served, from first to last month (inclusive).
+
+    For a contract, served is the attributed work delivered (members_served); plan-wide, the members
+    whose referral's service started."""
     r = Referral.__table__.c
     start, end = _start(first), _start(rules.next_month(last))
-    served = and_(_referral_filter(scope), r.service_started_at >= start, r.service_started_at < end)
+    assigned = select(func.count(func.distinct(r.member_id))).where(_cohort(scope, first, last)).scalar_subquery()
+    if scope.contract_id is not None:
+        served = members_served(session, scope.contract_id, first, rules.next_month(last) - _one_day(),
+                                scope.partner_org_id)
+        return {"members_served": served, "members_assigned": int(session.scalar(select(assigned)) or 0)}
+    started = and_(_referral_filter(scope), r.service_started_at >= start, r.service_started_at < end)
     row = session.execute(select(
-        select(func.count(func.distinct(r.member_id))).where(served).scalar_subquery(),
-        select(func.count(func.distinct(r.member_id))).where(_cohort(scope, first, last)).scalar_subquery(),
+        select(func.count(func.distinct(r.member_id))).where(started).scalar_subquery(), assigned,
     )).one()
     return {"members_served": int(row[0]), "members_assigned": int(row[1])}
+
+
+def _one_day():
+    from datetime import timedelta
+
+    return timedelta(days=1)
+
+
+def latest_month_with_data(session: Session, contract_id: int, through: date) -> date | None:
+    """The latest month (first day) with referrals or delivered work attributed to the contract, up to through."""
+    from socialcare.delivery.models import ServiceRecord
+
+    r = Referral.__table__.c
+    sr = ServiceRecord.__table__.c
+    last_ref = session.scalar(select(func.max(func.coalesce(r.requested_at, r.created_at))).where(
+        r.contract_id == contract_id, r.status.not_in(NOT_COUNTED), r.parent_id.is_(None),
+        func.coalesce(r.requested_at, r.created_at) < _start(rules.next_month(through))))
+    last_sr = session.scalar(select(func.max(sr.service_date)).where(
+        sr.contract_id == contract_id, sr.status == "recorded", sr.service_date <= through))
+    days = [d.date() if isinstance(d, datetime) else d for d in (last_ref, last_sr) if d is not None]
+    days = [date.fromisoformat(str(d)[:10]) if isinstance(d, str) else d for d in days]
+    return max(days).replace(day=1) if days else None
 
 
 def submissions(session: Session, contract_id: int, first: date, last: date, as_of: date) -> rules.Rate:

@@ -25,9 +25,9 @@ Reader = Depends(require_page("measures:read"))
 GoalSetter = Depends(require_page("contracts:write"))
 
 
-def _month(value: str | None) -> date:
+def _month(value: str | None, db: Session | None = None, contract=None) -> date:
     if not value:
-        return svc.default_month()
+        return svc.default_month(db, contract)
     try:
         return rules.parse_month(value)
     except ValueError as exc:
@@ -52,7 +52,7 @@ def measures_home(request: Request, db: DbSession, principal: Principal = Reader
 def scorecard_page(request: Request, contract_id: int, db: DbSession, principal: Principal = Reader,
                    month: str | None = None, partner_org_id: str | None = None):
     contract = svc.contract_for(db, principal, contract_id)
-    m = _month(month)
+    m = _month(month, db, contract)
     partner = int(partner_org_id) if partner_org_id and partner_org_id.isdigit() else None
     card = svc.for_viewer(svc.scorecard(db, principal, contract, m, partner_org_id=partner), principal, contract)
     return render(request, "measures/scorecard.html", {

@@ -428,7 +428,16 @@ def metric_values(session: Session, contract_id: int, month: date | str,
     return {k: v for k, v in values.items() if v is not None}
 
 
-def default_month() -> date:
-    """The last full month: what a JOC meeting usually reviews."""
-    t = today().replace(day=1)
-    return _minus_months(t, 1)
+def default_month(session: Session | None = None, contract: Contract | None = None) -> date:
+    """For a contract: the latest full month with its attributed work (within its term; the month under way
+    when it is the only one), so a scorecard never opens on an empty month. Otherwise the last full month: what a JOC meeting usually reviews."""
+    t = today()
+    if session is not None and contract is not None:
+        through = min(t, contract.end_date)
+        # a full month first (the month under way is still filling), else the month under way
+        for last in (min(through, t.replace(day=1) - timedelta(days=1)), through):
+            found = engine.latest_month_with_data(session, contract.id, last)
+            if found is not None:
+                return found
+        return min(through, max(contract.start_date, t)).replace(day=1)
+    return _minus_months(t.replace(day=1), 1)

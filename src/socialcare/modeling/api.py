@@ -47,13 +47,4 @@ def cost(body: CostRequest, db: DbSession, principal: User) -> dict:
         raise InvalidInput("The cost inputs were refused", [
             Problem(e["msg"], field=".".join(str(x) for x in e["loc"]) or None) for e in exc.errors()]) from None
     svc, r = service.cost_for_service(db, principal, body.service_id, inputs)
-    return {
-        "service": {"id": svc.id, "name": svc.name, "unit": svc.unit} if svc else None,
-        "lines": [{"label": ln.label, "formula": ln.formula, "amount": str(ln.amount)} for ln in r.lines],
-        "variable_per_unit": str(r.variable_per_unit), "fixed_per_year": str(r.fixed_per_year),
-        "at_volume": {k: {"units_per_year": str(v.units_per_year), "cost_per_unit": str(v.cost_per_unit),
-                          "total_cost": str(v.total_cost)}
-                      for k, v in (("low", r.at_low), ("expected", r.at_expected), ("high", r.at_high)) if v},
-        "break_even": {k: {"label": ln.label, "formula": ln.formula, "amount": str(ln.amount)}
-                       for k, ln in r.break_even.items()},
-    }
+    return {**r.as_dict(), "service": {"id": svc.id, "name": svc.name, "unit": svc.unit} if svc else None}

@@ -67,9 +67,7 @@ def cost(inputs: Path = typer.Argument(..., help="A YAML file: UnitCostInputs, o
         err_console.print(Text(f"{inputs}: {exc}", style="bold red"), soft_wrap=True)
         raise typer.Exit(1) from None
     if as_json:
-        _print_json({"lines": [ln.__dict__ for ln in r.lines], "expected": r.at_expected.__dict__,
-                     "low": r.at_low.__dict__ if r.at_low else None, "high": r.at_high.__dict__ if r.at_high else None,
-                     "break_even": {k: v.__dict__ for k, v in r.break_even.items()}})
+        _print_json(r.as_dict())
     else:
         typer.echo(r.explain())
 
@@ -135,10 +133,12 @@ def win3(inputs: Path = typer.Argument(...), model: str = typer.Option(None, "--
     verdicts = check(i, sim, model)
     if as_json:
         _print_json([v.__dict__ for v in verdicts])
-        return
-    colors = {"green": "green", "amber": "yellow", "red": "red"}
-    for v in verdicts:
-        console.print(f"[{colors[v.status]}]{v.status.upper():5}[/] {v.party}: {v.reason}", soft_wrap=True)
+    else:
+        colors = {"green": "green", "amber": "yellow", "red": "red"}
+        for v in verdicts:
+            console.print(f"[{colors[v.status]}]{v.status.upper():5}[/] {v.party}: {v.reason}", soft_wrap=True)
+    # the exit status is the verdict's, whatever the output format: a script reading the JSON and a
+    # script reading the text stop on the same red
     if any(v.status == "red" for v in verdicts):
         raise typer.Exit(2)
 

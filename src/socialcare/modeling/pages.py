@@ -71,13 +71,14 @@ def modeling_submit(request: Request, db: DbSession, principal: Principal = User
 
 COST_FIELDS = ("expected_units_per_year", "low_units_per_year", "high_units_per_year", "materials_per_unit",
                "overhead_rate", "prelaunch_costs", "development_costs", "amortization_years",
-               "committee_hours_per_month", "committee_hourly_cost", "units_per_episode", "attributed_members")
+               "committee_hours_per_month", "committee_hourly_cost", "units_per_episode", "attributed_members",
+               "target_margin")
 COST_DEFAULTS = {"expected_units_per_year": "24000", "low_units_per_year": "12000", "high_units_per_year": "36000",
                  "materials_per_unit": "3.10", "overhead_rate": "0.15", "prelaunch_costs": "6000",
                  "development_costs": "6000", "amortization_years": "2", "committee_hours_per_month": "4",
                  "committee_hourly_cost": "50", "units_per_episode": "28", "attributed_members": "2000",
                  "staff_role": "direct service staff", "staff_minutes": "10", "staff_wage": "20",
-                 "billing_mode": "invoice", "service_id": ""}
+                 "target_margin": "0", "margin_convention": "gross_up", "billing_mode": "invoice", "service_id": ""}
 
 
 @router.get("/modeling/cost")
@@ -98,6 +99,7 @@ def cost_submit(request: Request, db: DbSession, raw: FormBody, principal: Princ
         sid = None
     data = {k: form[k] for k in COST_FIELDS if form.get(k)}
     data |= {"service": "service", "billing_mode": form["billing_mode"] or "invoice",
+             "margin_convention": form["margin_convention"] or "gross_up",
              "staff": [{"role": form["staff_role"] or "staff", "minutes_per_unit": form["staff_minutes"] or "0",
                         "hourly_wage": form["staff_wage"] or "0"}]}
     try:

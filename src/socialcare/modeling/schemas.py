@@ -146,8 +146,17 @@ class Contract(_M):
     measurement_frequency_months: int = Field(3, ge=1, le=24, description="how often it is measured")
     payment_lag_days: int = Field(45, ge=0, le=365, description="days from the end of a billing month to payment")
     fixed_price_first_payment_month: int = Field(1, ge=1, le=12, description="month of the first installment")
-    target_margin: Decimal = Field(Decimal("0.05"), ge=0, le=1)
+    target_margin: Decimal = Field(Decimal("0.05"), ge=0, le=10)
+    margin_convention: Literal["gross_up", "markup"] = Field(
+        "gross_up", description="gross_up: the margin is a share of revenue; markup: a share of cost")
     cost_per_outcome_target: Decimal | None = Field(None, ge=0, description="the plan's ceiling per completed outcome")
+
+    @model_validator(mode="after")
+    def _margin(self):
+        if self.margin_convention == "gross_up" and self.target_margin >= 1:
+            raise ValueError("a gross-up target_margin is a share of revenue, below 1; for a mark-up of 100 % or "
+                             "more set margin_convention: markup")
+        return self
 
     @field_validator("proposed_model")
     @classmethod

@@ -206,6 +206,8 @@ def simulate(inputs: ModelingInputs, n: int = 10_000, seed: int = 0, models: lis
     sc = draw(inputs, n, seed)
     members, units = sc.members, sc.units
     target = float(inputs.contract.target_margin)
+    # the target margin by its convention: a share of revenue (gross_up) or of cost (markup)
+    markup = inputs.contract.margin_convention == "markup"
     savings = members * sc.tcoc_pmpm * 12 * (1 + sc.tcoc_trend) * sc.tcoc_reduction
     # the marginal member, on the same scenarios: one more member served in the last month
     extra_units = np.rint(sc.units_per_member).astype(np.int64)
@@ -242,7 +244,7 @@ def simulate(inputs: ModelingInputs, n: int = 10_000, seed: int = 0, models: lis
         per_outcome = rev / np.maximum(sc.completions, 1)
         out[m] = ModelResult(
             m, MODEL_LABELS[m], float(p5), float(p50), float(p95), float(margin.mean()), float((margin < 0).mean()),
-            float((margin >= target * rev).mean()), float(c5), float(c50), float(c95), cv, mean_rev,
+            float((margin >= target * (cost if markup else rev)).mean()), float(c5), float(c50), float(c95), cv, mean_rev,
             float(cost.mean()), float(billing_cost(inputs, m, units).mean()), float(marginal_rev.mean()),
             float(marginal_cost.mean()), kept, quality, float(np.median(roi)),
             float(np.median(per_outcome)) if sc.completions.any() else None, float(p25), float(p75), margin[idx])

@@ -5,8 +5,10 @@ Each party is green, amber or red with the reason (thresholds below, documented 
 * member: is a member outcome measured, and how often? green: named and measured at least every
   3 months; amber: measured less often (up to yearly) or only outputs; red: nothing measured.
 * plan: the median ROI ((savings − payment) / payment) and the cost per completed outcome. green:
-  median ROI ≥ 0 (and within the cost-per-outcome target when one is given); amber: ROI ≥ −50 % or
-  within the target; red otherwise.
+  median ROI ≥ 0 (and within the cost-per-outcome target when one is given); red: the plan loses
+  more than ``PLAN_RED_ROI`` (50 %) of what it pays, unless a cost-per-outcome target is given and
+  met (the plan then buys outcomes at a price it chose, not savings); amber otherwise. Without a
+  target, a loss beyond the threshold is red: nothing else justifies it.
 * CBO: does the payment cover the fully loaded cost with the target margin in most scenarios, and
   can the CBO carry the cash flow? green: target margin met in ≥ 80 % of scenarios, first payment
   within 2 months, ≤ 20 % of revenue at risk; red: a loss in more than half the scenarios;
@@ -19,8 +21,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from socialcare.kit.numbers import usd
 from socialcare.modeling.schemas import ModelingInputs
 from socialcare.modeling.simulate import SimulationResult
+
+PLAN_RED_ROI = -0.5  # median ROI below this (the plan loses over half of what it pays) is red
 
 
 @dataclass(frozen=True)
@@ -76,24 +81,27 @@ def win3(inputs: ModelingInputs, sim: SimulationResult, model: str | None = None
                            {"frequency_months": c.measurement_frequency_months}))
     # plan
     cpo = r.cost_per_outcome_median
-    within = c.cost_per_outcome_target is None or (cpo is not None and cpo <= float(c.cost_per_outcome_target))
+    target = c.cost_per_outcome_target
+    met = target is not None and cpo is not None and cpo <= float(target)
     cpo_text = "no outcomes completed" if cpo is None else f"${cpo:,.0f} per completed outcome"
     if c.cost_per_outcome_target is not None:
-        cpo_text += f" (target ${c.cost_per_outcome_target:,})"
+        cpo_text += f" (target {usd(c.cost_per_outcome_target)})"
     figures = {"roi_median": round(r.roi_median, 4), "cost_per_outcome_median": cpo,
                "plan_cost_median": round(r.plan_cost_median, 2)}
-    if r.roi_median >= 0 and within:
+    if r.roi_median >= 0 and (target is None or met):
         out.append(Verdict("plan", "green", f"median ROI {r.roi_median:.0%}; {cpo_text}", figures))
-    elif r.roi_median >= -0.5 or within:
+    elif r.roi_median >= PLAN_RED_ROI or met:
         out.append(Verdict("plan", "amber", f"median ROI {r.roi_median:.0%}; {cpo_text}", figures))
     else:
-        out.append(Verdict("plan", "red", f"median ROI {r.roi_median:.0%}: the plan loses money; {cpo_text}", figures))
+        out.append(Verdict("plan", "red", f"median ROI {r.roi_median:.0%}: the plan loses more than "
+                           f"{-PLAN_RED_ROI:.0%} of what it pays; {cpo_text}", figures))
     # CBO
     first = months_to_first_payment(inputs, model)
     at_risk = revenue_at_risk(inputs, model, sim)
     figures = {"p_target_margin": round(r.p_target_margin, 4), "p_loss": round(r.p_loss, 4),
                "months_to_first_payment": round(first, 1), "revenue_at_risk": round(at_risk, 4)}
-    covers = (f"the target margin of {c.target_margin:.0%} is met in {r.p_target_margin:.0%} of scenarios, a loss "
+    on = "on cost (mark-up)" if c.margin_convention == "markup" else "on revenue"
+    covers = (f"the target margin of {c.target_margin:.0%} {on} is met in {r.p_target_margin:.0%} of scenarios, a loss "
               f"in {r.p_loss:.0%}")
     cash = f"first payment after {first:.1f} months; {at_risk:.0%} of revenue at risk"
     problems = []

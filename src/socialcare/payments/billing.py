@@ -17,7 +17,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from socialcare.core.errors import InvalidInput, Problem
@@ -149,28 +149,50 @@ def _amt(v: Decimal) -> str:
 
 
 def claims_837p(terms: s.PaymentTerms, facts: Facts, period: Period | str, *, control_number: int = 1,
-                created: datetime | None = None) -> str:
+                created: datetime | None = None, now: datetime | None = None, only_claims: set[str] | None = None,
+                replaces: dict[str, str] | None = None) -> str:
     """An X12 837P (005010X222A1) with one claim per member per month. Deterministic: the creation
-    time defaults to the day after the period ends, the control number to 1."""
+    time defaults to the day after the period ends (or now, when that is still to come); the
+    interchange, group and transaction control numbers are ``control_number`` (the ledger hands out
+    unique, increasing numbers per submitter). ``only_claims`` keeps some claims (a resubmission);
+    ``replaces`` maps a claim id to the claim it corrects (frequency code 7 with REF*F8)."""
     if isinstance(period, str):
         period = Period.parse(period)
+    now = now or datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    if created is not None and created > now:
+        raise InvalidInput("An 837P's creation date cannot be in the future", [Problem(
+            f"{created:%Y-%m-%d %H:%M} is after now", field="created")])
+    created = created or min(datetime.combine(period.end + timedelta(days=1), time(0, 0)), now)
     b = terms.billing
     missing = [n for n in ("submitter", "receiver", "payer", "billing_provider") if getattr(b, n) is None]
     if missing:
         raise InvalidInput("An 837P needs the billing parties in the terms", [
             Problem("needed for claims (see docs/payments.md, billing)", field=f"billing.{n}") for n in missing])
     lines = claim_lines(terms, facts, period)
+    if only_claims is not None:
+        lines = [ln for ln in lines if ln.claim_id in only_claims]
     if not lines:
         raise InvalidInput("There is nothing to claim", [Problem(
             f"no services billed under a fee schedule or case rate were delivered in {period}", field="services")])
-    problems = [Problem("the member's name, birth date and sex are needed on a claim", field=f"members.{m}",
-                        file=facts.sources.get("members", "facts"))
-                for m in sorted({ln.member_id for ln in lines}) if m not in facts.other.members]
+    problems = []
+    for m in sorted({ln.member_id for ln in lines}):
+        info = facts.other.members.get(m)
+        if info is None:
+            problems.append(Problem("the member's name, birth date and sex are needed on a claim",
+                                    field=f"members.{m}", file=facts.sources.get("members", "facts")))
+        elif not (info.address and info.city and info.state and info.zip):
+            problems.append(Problem(f"member {m} ({info.first_name} {info.last_name}) has no complete address "
+                                    "(street, city, state, ZIP): the subscriber's address is required when the "
+                                    "subscriber is the patient", field=f"members.{m}.address",
+                                    file=facts.sources.get("members", "facts")))
+    bp = b.billing_provider
+    if not bp.contact_phone or not bp.contact_phone.strip("0"):
+        problems.append(Problem("the billing contact's phone is needed on an 837P (payers call it about claims)",
+                                field="billing.billing_provider.contact_phone"))
     if problems:
         raise InvalidInput("The claims could not be written", problems)
-    created = created or datetime.combine(period.end + timedelta(days=1), time(0, 0))
     ctl = f"{control_number:09d}"
-    bp = b.billing_provider
+    st_ctl = f"{control_number:04d}"
     seg: list[str] = []
     add = seg.append
     add(f"ISA*00*{'':10}*00*{'':10}*ZZ*{_x(b.submitter.id):<15}*ZZ*{_x(b.receiver.id):<15}*"
@@ -178,7 +200,7 @@ def claims_837p(terms: s.PaymentTerms, facts: Facts, period: Period | str, *, co
     add(f"GS*HC*{_x(b.submitter.id)}*{_x(b.receiver.id)}*{created:%Y%m%d}*{created:%H%M}*{control_number}*X*"
         "005010X222A1")
     st_start = len(seg)
-    add("ST*837*0001*005010X222A1")
+    add(f"ST*837*{st_ctl}*005010X222A1")
     add(f"BHT*0019*00*{ctl}*{created:%Y%m%d}*{created:%H%M}*CH")
     add(f"NM1*41*2*{_x(b.submitter.name)}*****46*{_x(b.submitter.id)}")
     add(f"PER*IC*{_x(bp.contact_name)}*TE*{bp.contact_phone}")
@@ -202,15 +224,17 @@ def claims_837p(terms: s.PaymentTerms, facts: Facts, period: Period | str, *, co
         add(f"HL*{hl}*1*22*0")
         add(f"SBR*P*18*******{b.claim_filing}")
         add(f"NM1*IL*1*{_x(info.last_name)}*{_x(info.first_name)}****MI*{_x(member)}")
-        if info.address and info.city and info.state and info.zip:
-            add(f"N3*{_x(info.address)}")
-            add(f"N4*{_x(info.city)}*{info.state}*{info.zip}")
+        add(f"N3*{_x(info.address)}")
+        add(f"N4*{_x(info.city)}*{info.state}*{info.zip}")
         add(f"DMG*D8*{info.birth_date:%Y%m%d}*{info.sex}")
         add(f"NM1*PR*2*{_x(b.payer.name)}*****PI*{_x(b.payer.id)}")
         for cid in by_member[member]:
             cl = claims[cid]
             total = sum((c.charge for c in cl), ZERO)
-            add(f"CLM*{_x(cid)}*{_amt(total)}***{b.place_of_service}:B:1*Y*A*Y*Y")
+            freq = "7" if replaces and cid in replaces else "1"
+            add(f"CLM*{_x(cid)}*{_amt(total)}***{b.place_of_service}:B:{freq}*Y*A*Y*Y")
+            if freq == "7":
+                add(f"REF*F8*{_x(replaces[cid])}")
             dxs: list[str] = []
             for c in cl:
                 if c.diagnosis not in dxs:
@@ -223,7 +247,7 @@ def claims_837p(terms: s.PaymentTerms, facts: Facts, period: Period | str, *, co
                 add(f"LX*{i}")
                 add(f"SV1*{proc}*{_amt(c.charge)}*UN*{c.units}***{ptr}")
                 add(f"DTP*472*D8*{c.service_date:%Y%m%d}")
-    add(f"SE*{len(seg) - st_start + 1}*0001")
+    add(f"SE*{len(seg) - st_start + 1}*{st_ctl}")
     add(f"GE*1*{control_number}")
     add(f"IEA*1*{ctl}")
     return "~\n".join(seg) + "~\n"
@@ -264,3 +288,68 @@ def _collect(node, out: list[str]) -> None:
                 out.append(f"acknowledgement {v} at line {node.get('cur_line')}")
             elif isinstance(v, list | dict):
                 _collect(v, out)
+
+
+def x12_edits(text: str, *, today: date | None = None) -> list[str]:
+    """Our own 005010X222A1 edits, for errors pyx12 lets through: every NPI's check digit (NM1 ... XX),
+    CLM02 equal to the sum of its SV102 lines, matching envelope control numbers and segment count,
+    a creation date not in the future, a subscriber address, a billing contact phone that is not zeros."""
+    from socialcare.kit.codes import npi_valid
+
+    today = today or datetime.now(UTC).date()
+    segs = [x.strip() for x in text.replace("\n", "").split("~") if x.strip()]
+    out: list[str] = []
+    els = [x.split("*") for x in segs]
+    claim: tuple[str, Decimal, Decimal] | None = None
+
+    def close_claim():
+        if claim is not None and claim[1] != claim[2]:
+            out.append(f"claim {claim[0]}: CLM02 {claim[1]:.2f} is not the sum of its lines (SV102) {claim[2]:.2f}")
+
+    isa = gs = st = None
+    st_start = 0
+    subscriber: str | None = None
+    has_address = False
+    for i, e in enumerate(els):
+        tag = e[0]
+        if tag in ("CLM", "HL", "SE"):
+            close_claim()
+            claim = None
+        if tag in ("HL", "SE") and subscriber is not None and not has_address:
+            out.append(f"subscriber {subscriber}: no address (N3/N4) for a subscriber who is the patient")
+            subscriber = None
+        if tag == "ISA" and len(e) > 13:
+            isa = e[13]
+        elif tag == "GS" and len(e) > 6:
+            gs = e[6]
+            if len(e) > 4 and e[4].isdigit() and date(int(e[4][:4]), int(e[4][4:6]), int(e[4][6:8])) > today:
+                out.append(f"GS04 creation date {e[4]} is in the future")
+        elif tag == "ST" and len(e) > 2:
+            st, st_start = e[2], i
+        elif tag == "BHT" and len(e) > 4 and e[4].isdigit():
+            if date(int(e[4][:4]), int(e[4][4:6]), int(e[4][6:8])) > today:
+                out.append(f"BHT04 creation date {e[4]} is in the future")
+        elif tag == "PER" and "TE" in e:
+            phone = e[e.index("TE") + 1] if e.index("TE") + 1 < len(e) else ""
+            if not phone.strip("0"):
+                out.append("PER: the billing contact phone is missing or zeros")
+        elif tag == "NM1" and len(e) > 9 and e[8] == "XX" and not npi_valid(e[9]):
+            out.append(f"NM1*{e[1]}: NPI {e[9]} fails the check digit")
+        elif tag == "NM1" and len(e) > 1 and e[1] == "IL":
+            subscriber, has_address = (e[9] if len(e) > 9 else e[3]), False
+        elif tag in ("N3", "N4") and subscriber is not None:
+            has_address = True
+        elif tag == "CLM" and len(e) > 2:
+            claim = (e[1], Decimal(e[2]), ZERO)
+        elif tag == "SV1" and claim is not None and len(e) > 2:
+            claim = (claim[0], claim[1], claim[2] + Decimal(e[2]))
+        elif tag == "SE" and len(e) > 2:
+            if e[2] != st:
+                out.append(f"SE02 {e[2]} does not match ST02 {st}")
+            if int(e[1]) != i - st_start + 1:
+                out.append(f"SE01 says {e[1]} segments, the transaction has {i - st_start + 1}")
+        elif tag == "GE" and len(e) > 2 and e[2] != gs:
+            out.append(f"GE02 {e[2]} does not match GS06 {gs}")
+        elif tag == "IEA" and len(e) > 2 and e[2] != isa:
+            out.append(f"IEA02 {e[2]} does not match ISA13 {isa}")
+    return out

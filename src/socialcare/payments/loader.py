@@ -246,6 +246,34 @@ def _member_months(v: Any) -> int | dict[str, int]:
     return _count(v, "member-months")
 
 
+class RecoupState(_F):
+    balance: Money | None = None  # upfront not yet recouped
+    shortfall: Money = Decimal("0.00")  # scheduled recoupment not yet taken
+
+
+class FlexState(_F):
+    year: str = ""  # the program year these amounts are for ("" when limits never restart)
+    program_used: Money = Decimal("0.00")
+    members: dict[str, Money] = Field(default_factory=dict)
+
+
+class HybridMonth(_F):
+    ffs: Money = Decimal("0.00")
+    capitation: Money = Decimal("0.00")
+    supplement: Money = Decimal("0.00")
+
+
+class Carried(_F):
+    """State one settlement hands to the next (the ledger keeps it on each stored statement; in a
+    what-if calculation it can be typed in as the ``carried`` section)."""
+
+    recoupment: dict[TermId, RecoupState] = Field(default_factory=dict)
+    penalties: dict[TermId, dict[str, NonNegInt]] = Field(default_factory=dict)  # occurrences so far, by key
+    units: dict[TermId, dict[str, dict[str, NonNegInt]]] = Field(default_factory=dict)  # code -> bucket -> units
+    hybrid: dict[TermId, dict[str, HybridMonth]] = Field(default_factory=dict)  # month -> month to date
+    flex: dict[TermId, FlexState] = Field(default_factory=dict)
+
+
 class OtherFacts(_F):
     member_months: dict[TermId, Annotated[Any, BeforeValidator(_member_months)]] = Field(default_factory=dict)
     episodes: list[Episode] = Field(default_factory=list)
@@ -257,6 +285,9 @@ class OtherFacts(_F):
     disbursements: list[Disbursement] = Field(default_factory=list)
     joc_hours: dict[TermId, Annotated[Decimal, Field(ge=0)]] = Field(default_factory=dict)
     members: dict[str, MemberInfo] = Field(default_factory=dict)
+    carried: Carried | None = None
+    upstream: dict[TermId, Money] = Field(default_factory=dict)  # what the plan paid the hub, by hub term
+    upstream_units: dict[str, NonNegInt] = Field(default_factory=dict)  # the whole network's units, by code
 
 
 SECTIONS = tuple(OtherFacts.model_fields)

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from socialcare.core.errors import InvalidInput, Problem
 from socialcare.core.money import ZERO, cents, fmt_usd
 from socialcare.payments import schemas as s
-from socialcare.payments.loader import Facts
+from socialcare.payments.loader import Carried, Facts
 
 HUNDRED = Decimal(100)
 
@@ -102,6 +102,7 @@ class Line:
     service_code: str | None = None
     units: int | None = None
     rate: Decimal | None = None
+    authority: str = ""  # in_lieu_of_services | section_1115_waiver (MLR reporting)
 
     def as_dict(self) -> dict:
         return {
@@ -109,7 +110,7 @@ class Line:
             "description": self.description, "formula": self.formula, "inputs": _jsonable(self.inputs),
             "amount": str(self.amount), "mlr": self.mlr, "status": "paid" if self.paid else "reported_only",
             "month": self.month, "service_code": self.service_code, "units": self.units,
-            "rate": None if self.rate is None else str(self.rate),
+            "rate": None if self.rate is None else str(self.rate), "authority": self.authority,
         }
 
 
@@ -120,6 +121,7 @@ class Statement:
     billing_mode: str
     lines: tuple[Line, ...]
     notes: tuple[str, ...] = ()
+    carry: dict = field(default_factory=dict, compare=False)  # state handed to the next period (JSON-able)
 
     @property
     def total(self) -> Decimal:
@@ -156,6 +158,7 @@ class Statement:
                        "by_term": {k: str(v) for k, v in self.by_term().items()},
                        "by_mlr": {k: str(v) for k, v in self.by_mlr().items()}},
             "notes": list(self.notes),
+            "carried_forward": self.carry,
             "rounding": "each line rounded to cents, half up; totals are sums of rounded lines",
         }
 
@@ -218,31 +221,65 @@ def _units(n: int, unit: str) -> str:
 class _Ctx:
     terms: s.PaymentTerms
     facts: Facts
-    period: Period
+    period: Period  # the settlement period clipped to the contract's term
     daily: dict[str, list[tuple[date, int]]]
     table: pa.Table | None
+    within: tuple[date, date] = (date.min, date.max)  # the contract's term
+    carried: Carried = field(default_factory=Carried)
     problems: list[Problem] = field(default_factory=list)
     paid: dict[str, Decimal] = field(default_factory=dict)
+    carry: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def units(self, code: str, *ranges) -> list[tuple[date, int]]:
         return [(d, u) for d, u in self.daily.get(code, []) if all(r.active_on(d) for r in ranges)]
 
+    def active_range(self, *ranges) -> tuple[date, date]:
+        """The days the contract and every dated range (term, fee line) are in force."""
+        lo, hi = self.within
+        for r in ranges:
+            lo = max(lo, r.effective_from or date.min)
+            hi = min(hi, r.effective_to or date.max)
+        return lo, hi
 
-def settle(terms: s.PaymentTerms, facts: Facts, period: Period | str) -> Statement:
+    def put(self, section: str, term_id: str, value) -> None:
+        self.carry.setdefault(section, {})[term_id] = _jsonable(value)
+
+
+def settle(terms: s.PaymentTerms, facts: Facts, period: Period | str, *, carried: Carried | dict | None = None,
+           within: tuple[date | None, date | None] | None = None) -> Statement:
     """Settle ``terms`` for ``period`` on ``facts``. Raises InvalidInput (file, row, field) and makes
-    no statement when any fact is bad."""
+    no statement when any fact is bad.
+
+    ``within`` is the contract's term (default: the terms' contract_start/contract_end): facts outside
+    it are not settled and minimum volumes are prorated to it. ``carried`` is the state the previous
+    period handed on (``Statement.carry``; default: the facts' ``carried`` section)."""
     if isinstance(period, str):
         period = Period.parse(period)
+    lo, hi = within or (terms.contract_start, terms.contract_end)
+    lo, hi = lo or date.min, hi or date.max
+    if isinstance(carried, dict):
+        carried = Carried.model_validate(carried)
+    carried = carried or facts.other.carried or Carried()
     problems: list[Problem] = []
-    table, daily, notes = _services(terms, facts, period, problems)
+    clipped = Period(max(period.start, lo), min(period.end, hi), period.label)
+    notes: list[str] = []
+    if clipped.end < clipped.start:
+        notes.append(f"the contract's term ({lo}..{hi}) does not overlap {period}: nothing was settled")
+        return Statement(terms.contract, period, terms.billing.mode, (), tuple(notes))
+    if (clipped.start, clipped.end) != (period.start, period.end):
+        notes.append(f"settled {clipped.start}..{clipped.end}: the part of {period} within the contract's term")
+    table, daily, svc_notes = _services(terms, facts, clipped, problems)
+    notes += svc_notes
     _check_fact_keys(terms, facts, problems)
     if problems:
         raise InvalidInput("The facts were refused; nothing was settled", problems)
-    ctx = _Ctx(terms, facts, period, daily, table)
+    ctx = _Ctx(terms, facts, clipped, daily, table, (lo, hi), carried)
     per_term: dict[str, list[Line]] = {}
     for term in s.settlement_order(terms):
-        if not _active_in(term, period):
+        if not _active_in(term, clipped):
             per_term[term.id] = []
+            _carry_unchanged(term, ctx)
             continue
         lines = SETTLERS[term.model](term, ctx)
         per_term[term.id] = lines
@@ -250,7 +287,17 @@ def settle(terms: s.PaymentTerms, facts: Facts, period: Period | str) -> Stateme
     if ctx.problems:
         raise InvalidInput("The facts were refused; nothing was settled", ctx.problems)
     lines = tuple(ln for t in terms.terms for ln in per_term[t.id])
-    return Statement(terms.contract, period, terms.billing.mode, lines, tuple(notes))
+    return Statement(terms.contract, period, terms.billing.mode, lines, tuple(notes + ctx.notes), ctx.carry)
+
+
+def _carry_unchanged(term, ctx: _Ctx) -> None:
+    """A term not in force this period hands its carried state on as it was."""
+    c = ctx.carried
+    for section in ("recoupment", "penalties", "units", "hybrid", "flex"):
+        v = getattr(c, section).get(term.id)
+        if v is not None:
+            ctx.put(section, term.id, v.model_dump() if hasattr(v, "model_dump") else
+                    {k: (x.model_dump() if hasattr(x, "model_dump") else x) for k, x in v.items()})
 
 
 def _active_in(term, period: Period) -> bool:
@@ -328,7 +375,7 @@ def _check_fact_keys(terms, facts: Facts, problems: list[Problem]) -> None:
 def _line(term, component: str, description: str, formula: str, inputs: dict, amount: Decimal, *,
           paid: bool = True, mlr: str | None = None, **kw) -> Line:
     return Line(term.id, term.model, component, description, formula, inputs, cents(amount), mlr or term.mlr,
-                paid, **kw)
+                paid, authority=getattr(term, "authority", ""), **kw)
 
 
 # ---- fixed price -----------------------------------------------------------------------------
@@ -367,36 +414,6 @@ def _distinct_members(ctx: _Ctx, codes: list[str], term) -> int:
         hi = pa.scalar(term.effective_to or date.max, pa.date32())
         tb = tb.filter(pc.and_(pc.greater_equal(tb["service_date"], lo), pc.less_equal(tb["service_date"], hi)))
     return int(pc.count_distinct(tb["member_id"]).as_py())
-
-
-# ---- fee-for-service -------------------------------------------------------------------------
-
-
-def _fee_for_service(t: s.FeeForService, ctx: _Ctx) -> list[Line]:
-    out = []
-    for f in t.fee_schedule:
-        days = ctx.units(f.service_code, t, f)
-        units = sum(u for _, u in days)
-        if units == 0 and f.min_units is None:
-            continue
-        label = f"{f.service_code} {f.description}".strip()
-        paid_units = units if f.max_units is None else min(units, f.max_units)
-        out.append(_line(t, f"fee: {f.service_code}", label, f"{_units(paid_units, f.unit)} × {fmt_rate(f.rate)}",
-                         {"units": paid_units, "rate": f.rate, "delivered_units": units}, paid_units * f.rate,
-                         service_code=f.service_code, units=paid_units, rate=f.rate))
-        if f.max_units is not None and units > f.max_units:
-            over = units - f.max_units
-            out.append(_line(t, f"over cap: {f.service_code}", f"{label}: units over the cap are not paid",
-                             f"{_n(units)} delivered − cap {_n(f.max_units)} = {_units(over, f.unit)} × "
-                             f"{fmt_rate(f.rate)}", {"delivered_units": units, "cap": f.max_units, "over": over},
-                             over * f.rate, paid=False, service_code=f.service_code, units=over, rate=f.rate))
-        if f.min_units is not None and units < f.min_units:
-            short = f.min_units - units
-            out.append(_line(t, f"minimum volume: {f.service_code}", f"{label}: minimum volume guarantee",
-                             f"(minimum {_n(f.min_units)} − delivered {_n(units)}) = {_units(short, f.unit)} × "
-                             f"{fmt_rate(f.rate)}", {"minimum": f.min_units, "delivered_units": units},
-                             short * f.rate, service_code=f.service_code, units=short, rate=f.rate))
-    return out
 
 
 # ---- bundled / case rate ---------------------------------------------------------------------
@@ -456,97 +473,6 @@ def _bundled(t: s.Bundled, ctx: _Ctx) -> list[Line]:
             out.append(_line(t, f"carved in: {code}", "included in the case rate, not paid separately",
                              f"{_n(units)} units of {code} delivered", {"units": units}, ZERO, paid=False,
                              service_code=code, units=units))
-    return out
-
-
-# ---- capitation ------------------------------------------------------------------------------
-
-
-def _member_months(t, ctx: _Ctx, months: list[str]) -> dict[str, int] | int | None:
-    mm = ctx.facts.other.member_months.get(t.id)
-    if mm is None:
-        ctx.problems.append(Problem(f"member-months for term '{t.id}' are needed", field=f"member_months.{t.id}",
-                                    file=ctx.facts.sources.get("member_months", "facts")))
-        return None
-    if isinstance(mm, dict):
-        bad = [m for m in mm if m not in months]
-        for m in bad:
-            ctx.problems.append(ctx.facts.problem(f"{m} is outside the period {ctx.period}", "member_months", t.id, m))
-        return None if bad else mm
-    return mm
-
-
-def _term_months(t, period: Period) -> list[str]:
-    out = []
-    for m in period.months():
-        y, mo = int(m[:4]), int(m[5:])
-        if _active_in(t, Period(date(y, mo, 1), _month_end(y, mo))):
-            out.append(m)
-    return out
-
-
-def _capitation(t: s.Capitation, ctx: _Ctx) -> list[Line]:
-    months = _term_months(t, ctx.period)
-    mm = _member_months(t, ctx, months)
-    if mm is None:
-        return []
-    out = []
-    items = sorted(mm.items()) if isinstance(mm, dict) else [(None, mm)]
-    for month, n in items:
-        out.append(_line(t, "capitation", "per member per month", f"{_n(n)} member-months × {fmt_rate(t.pmpm)} PMPM",
-                         {"member_months": n, "pmpm": t.pmpm}, n * t.pmpm, month=month))
-    for code in t.covered_services:
-        units = sum(u for _, u in ctx.units(code, t))
-        if units:
-            out.append(_line(t, f"covered: {code}", "services covered by the capitation (encounters)",
-                             f"{_n(units)} units of {code} delivered", {"units": units}, ZERO, paid=False,
-                             service_code=code, units=units))
-    return out
-
-
-# ---- hybrid FFS / capitation -----------------------------------------------------------------
-
-
-def _hybrid(t: s.HybridFfsCapitation, ctx: _Ctx) -> list[Line]:
-    months = _term_months(t, ctx.period)
-    mm = None
-    if t.capitation.pmpm is not None:
-        mm = _member_months(t, ctx, months)
-        if mm is None:
-            return []
-        if not isinstance(mm, dict):
-            if len(months) != 1:
-                ctx.problems.append(ctx.facts.problem("give member-months by month (YYYY-MM: n) for a hybrid "
-                                                      "settled over several months", "member_months", t.id))
-                return []
-            mm = {months[0]: mm}
-    out = []
-    for month in months:
-        if t.capitation.amount_per_month is not None:
-            cap = t.capitation.amount_per_month
-            out.append(_line(t, "capitation", "capitation paid for the month",
-                             f"{fmt_usd(cap)} a month", {"amount_per_month": cap}, cap, month=month))
-        else:
-            n = mm.get(month, 0)
-            cap = cents(n * t.capitation.pmpm)
-            out.append(_line(t, "capitation", "capitation paid for the month",
-                             f"{_n(n)} member-months × {fmt_rate(t.capitation.pmpm)} PMPM",
-                             {"member_months": n, "pmpm": t.capitation.pmpm}, cap, month=month))
-        ffs = ZERO
-        for f in t.fee_schedule:
-            units = sum(u for d, u in ctx.units(f.service_code, t, f) if d.strftime("%Y-%m") == month)
-            if not units:
-                continue
-            line = _line(t, f"FFS computed: {f.service_code}", f"{f.service_code} {f.description}".strip()
-                         + " (computed to compare with the capitation)", f"{_units(units, f.unit)} × {fmt_rate(f.rate)}",
-                         {"units": units, "rate": f.rate}, units * f.rate, paid=False, month=month,
-                         service_code=f.service_code, units=units, rate=f.rate)
-            ffs += line.amount
-            out.append(line)
-        supplement = max(ZERO, ffs - cap)
-        out.append(_line(t, "supplemental payment", "FFS above the capitation, paid as a supplement",
-                         f"max(0, FFS {fmt_usd(ffs)} − capitation {fmt_usd(cap)})",
-                         {"ffs": ffs, "capitation": cap}, supplement, month=month))
     return out
 
 
@@ -702,11 +628,14 @@ def _escalating_penalty(t: s.EscalatingPenalty, ctx: _Ctx) -> list[Line]:
         if t.measures and o.measure not in t.measures:
             ctx.problems.append(ctx.facts.problem(f"'{o.measure}' is not one of the term's measures "
                                                   f"({', '.join(t.measures)})", "penalty_occurrences", i, "measure"))
-    counter: dict[str, int] = defaultdict(int)
+    carried = ctx.carried.penalties.get(t.id)
+    counter: dict[str, int] = defaultdict(int, carried or {})
     out = []
     for day, _i, o in sorted(occ, key=lambda x: (x[0], x[1])):
         if day > ctx.period.end or not t.active_on(day):
             continue
+        if carried is not None and day < ctx.period.start:
+            continue  # already counted in the carried occurrences
         key = o.measure if t.count_by == "measure" else ""
         counter[key] += 1
         n = counter[key]
@@ -720,6 +649,7 @@ def _escalating_penalty(t: s.EscalatingPenalty, ctx: _Ctx) -> list[Line]:
         what = f"occurrence {n}" + (f" of {o.measure}" if t.count_by == "measure" else "")
         out.append(_line(t, f"penalty {what}", o.description or o.measure or "penalty",
                          f"−{esc} on {day}", {"occurrence": n, "date": day, "measure": o.measure}, -amount))
+    ctx.put("penalties", t.id, dict(counter))
     return out
 
 
@@ -776,6 +706,14 @@ def flex_decision(t: s.FlexFunds, member_used: Decimal, program_used: Decimal, a
     return None
 
 
+def program_year(t: s.FlexFunds, day: date) -> str:
+    """The program year a day falls in ('' when the limits never restart)."""
+    m = t.program_year_start_month
+    if not m:
+        return ""
+    return f"{day.year if day.month >= m else day.year - 1}-{m:02d}"
+
+
 def _flex_funds(t: s.FlexFunds, ctx: _Ctx) -> list[Line]:
     flex = [x.id for x in ctx.terms.terms if x.model == "flex_funds"]
     reqs = [(d.date, i, d) for i, d in enumerate(ctx.facts.other.disbursements)
@@ -784,13 +722,23 @@ def _flex_funds(t: s.FlexFunds, ctx: _Ctx) -> list[Line]:
         if d.category not in t.categories:
             ctx.problems.append(ctx.facts.problem(f"'{d.category}' is not a category of term '{t.id}' "
                                                   f"({', '.join(t.categories)})", "disbursements", i, "category"))
-    member_used: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    program_used = ZERO
+    state = ctx.carried.flex.get(t.id)
+    member_used: dict[str, Decimal] = defaultdict(lambda: ZERO, state.members if state else {})
+    program_used = state.program_used if state else ZERO
+    year = state.year if state else None
     paid: dict[str, list] = defaultdict(lambda: [0, ZERO])
     refused: dict[str, list] = defaultdict(lambda: [0, ZERO])
     for day, _i, d in sorted(reqs, key=lambda x: (x[0], x[1])):
         if day > ctx.period.end or not t.active_on(day):
             continue
+        if state is not None and day < ctx.period.start:
+            continue  # already in the carried balances
+        y = program_year(t, day)
+        if y != year:
+            if year is not None:
+                member_used.clear()
+                program_used = ZERO
+            year = y
         why = flex_decision(t, member_used[d.member_id], program_used, d.amount)
         if why is None:
             member_used[d.member_id] += d.amount
@@ -800,6 +748,11 @@ def _flex_funds(t: s.FlexFunds, ctx: _Ctx) -> list[Line]:
         bucket = paid[d.category] if why is None else refused[why]
         bucket[0] += 1
         bucket[1] += d.amount
+    if t.program_year_start_month and year != program_year(t, ctx.period.end):
+        year, program_used = program_year(t, ctx.period.end), ZERO
+        member_used.clear()
+    ctx.put("flex", t.id, {"year": year or "", "program_used": program_used,
+                           "members": {k: v for k, v in sorted(member_used.items()) if v}})
     out = []
     for cat in t.categories:
         if cat in paid:
@@ -812,7 +765,8 @@ def _flex_funds(t: s.FlexFunds, ctx: _Ctx) -> list[Line]:
                          f"{_n(n)} requests totalling {fmt_usd(amt)} (limits {fmt_usd(t.per_member_limit)} a member, "
                          f"{fmt_usd(t.program_budget)} program)", {"count": n, "amount": amt, "reason": why}, amt,
                          paid=False))
-    out.append(_line(t, "budget used", "program budget used through the end of the period",
+    out.append(_line(t, "budget used", "program budget used through the end of the period"
+                     + (f" (program year from {year})" if t.program_year_start_month else ""),
                      f"{fmt_usd(program_used)} of {fmt_usd(t.program_budget)}",
                      {"used": program_used, "budget": t.program_budget}, ZERO, paid=False))
     return out
@@ -828,18 +782,7 @@ def _pre_launch(t: s.PreLaunch, ctx: _Ctx) -> list[Line]:
         out.append(_line(t, "upfront payment", f"pre-launch payment ({how})", f"{fmt_usd(t.upfront)} due "
                          f"{t.upfront_due}", {"amount": t.upfront, "treatment": t.treatment}, t.upfront))
     if t.treatment == "recouped":
-        months = set(ctx.period.months())
-        due = sum((r.amount for r in t.recoupment if r.month in months), ZERO)
-        if due:
-            available = sum((ctx.paid.get(r, ZERO) for r in t.recoup_from), ZERO)
-            taken = min(due, max(available, ZERO))
-            out.append(_line(t, "recoupment", "upfront payment recouped from service payments",
-                             f"−min(scheduled {fmt_usd(due)}, service payments {fmt_usd(available)})",
-                             {"scheduled": due, "service_payments": available}, -taken))
-            if taken < due:
-                out.append(_line(t, "recoupment shortfall", "scheduled recoupment larger than this period's service "
-                                 "payments: carried to the next settlement", f"{fmt_usd(due)} − {fmt_usd(taken)}",
-                                 {"shortfall": due - taken}, due - taken, paid=False))
+        out += _recoupment(t, ctx)
     hours = ctx.facts.other.joc_hours.get(t.id)
     if hours:
         if t.joc_hourly_rate is None:
@@ -853,16 +796,94 @@ def _pre_launch(t: s.PreLaunch, ctx: _Ctx) -> list[Line]:
     return out
 
 
+def _recoupment(t: s.PreLaunch, ctx: _Ctx) -> list[Line]:
+    """Recoup the upfront from the service payments: a fixed schedule (a shortfall is carried to the next
+    period) or a percent of each period's payments, with a running balance until recovered or the term ends."""
+    out = []
+    st = ctx.carried.recoupment.get(t.id)
+    available = max(sum((ctx.paid.get(r, ZERO) for r in t.recoup_from), ZERO), ZERO)
+    first_month = ctx.period.months()[0]
+    if st is not None and st.balance is not None:
+        balance = st.balance
+    elif t.upfront_due is None or t.upfront_due > ctx.period.end:
+        balance = ZERO  # not paid yet
+    elif t.upfront_due in ctx.period or t.recoupment_percent is None:
+        # without a ledger, a schedule is taken as met before this period
+        balance = t.upfront - sum((r.amount for r in t.recoupment if r.month < first_month), ZERO)
+    else:
+        balance = t.upfront
+        ctx.notes.append(f"no recoupment balance was carried for '{t.id}': the whole upfront "
+                         f"{fmt_usd(t.upfront)} was taken as not yet recouped")
+    shortfall_in = st.shortfall if st is not None else ZERO
+    taken = shortfall_out = ZERO
+    if t.recoupment_percent is not None:
+        if balance > 0:
+            want = cents(available * t.recoupment_percent / HUNDRED)
+            taken = min(want, balance)
+            out.append(_line(t, "recoupment", f"upfront payment recouped at {fmt_pct(t.recoupment_percent)} of "
+                             "service payments", f"−min({fmt_pct(t.recoupment_percent)} × service payments "
+                             f"{fmt_usd(available)}, balance {fmt_usd(balance)})",
+                             {"percent": t.recoupment_percent, "service_payments": available, "balance": balance},
+                             -taken))
+    else:
+        months = set(ctx.period.months())
+        scheduled = sum((r.amount for r in t.recoupment if r.month in months), ZERO)
+        due = min(scheduled + shortfall_in, max(balance, ZERO))
+        if due:
+            taken = min(due, available)
+            carried = f" + carried shortfall {fmt_usd(shortfall_in)}" if shortfall_in else ""
+            out.append(_line(t, "recoupment", "upfront payment recouped from service payments",
+                             f"−min(scheduled {fmt_usd(scheduled)}{carried}, service payments {fmt_usd(available)})",
+                             {"scheduled": scheduled, "carried_shortfall": shortfall_in, "service_payments": available},
+                             -taken))
+            shortfall_out = due - taken
+            if shortfall_out:
+                out.append(_line(t, "recoupment shortfall", "recoupment due larger than this period's service "
+                                 "payments: carried to the next settlement", f"{fmt_usd(due)} − {fmt_usd(taken)}",
+                                 {"shortfall": shortfall_out}, shortfall_out, paid=False))
+    balance_out = balance - taken
+    if balance_out > 0 and ctx.active_range(t)[1] <= ctx.period.end:
+        out.append(_line(t, "unrecovered at term end", "upfront payment not recovered by the end of the term",
+                         f"{fmt_usd(t.upfront)} upfront − recouped = {fmt_usd(balance_out)}",
+                         {"balance": balance_out}, balance_out, paid=False))
+    ctx.put("recoupment", t.id, {"balance": balance_out, "shortfall": shortfall_out})
+    return out
+
+
+def _revenue_share(t: s.RevenueShare, ctx: _Ctx) -> list[Line]:
+    up = ctx.facts.other.upstream
+    missing = [x for x in t.of_terms if x not in up]
+    if missing:
+        ctx.problems.append(Problem(f"what the plan paid the hub under {', '.join(missing)} is needed for term "
+                                    f"'{t.id}'", field=f"upstream.{missing[0]}",
+                                    file=ctx.facts.sources.get("upstream", "facts")))
+        return []
+    base = sum((up[x] for x in t.of_terms), ZERO)
+    formula = f"{fmt_pct(t.percent)} × {fmt_usd(base)} paid to the hub ({', '.join(t.of_terms)})"
+    inputs: dict = {"upstream": base, "percent": t.percent}
+    amount = base * t.percent / HUNDRED
+    if t.split_by_units:
+        mine = sum(u for c in t.split_by_units for _, u in ctx.units(c, t))
+        network = sum(ctx.facts.other.upstream_units.get(c, 0) for c in t.split_by_units)
+        amount = amount * mine / network if network else ZERO
+        formula += f" × {_n(mine)}/{_n(network)} of the network's units"
+        inputs |= {"units": mine, "network_units": network}
+    return [_line(t, "revenue share", "share of the hub's payment from the plan", formula, inputs, amount)]
+
+
+from socialcare.payments import periodic  # noqa: E402 - settlers that use the helpers above
+
 SETTLERS = {
     "fixed_price": _fixed_price,
-    "fee_for_service": _fee_for_service,
+    "fee_for_service": periodic.fee_for_service,
     "bundled": _bundled,
-    "capitation": _capitation,
-    "hybrid_ffs_capitation": _hybrid,
+    "capitation": periodic.capitation,
+    "hybrid_ffs_capitation": periodic.hybrid,
     "pay_for_performance": _pay_for_performance,
     "shared_savings": _shared_savings,
     "escalating_penalty": _escalating_penalty,
     "outcome_based": _outcome_based,
     "flex_funds": _flex_funds,
     "pre_launch": _pre_launch,
+    "revenue_share": _revenue_share,
 }

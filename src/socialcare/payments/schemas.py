@@ -97,8 +97,11 @@ class FeeLine(_Dated):
     unit: str = "unit"
     description: str = ""
     modifiers: list[Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]] = Field(default_factory=list, max_length=4)
-    min_units: int | None = Field(None, ge=0, description="minimum volume guarantee per settlement period")
-    max_units: int | None = Field(None, ge=0, description="volume cap per settlement period")
+    min_units: int | None = Field(None, ge=0, description="minimum volume guarantee per `limits_per`")
+    max_units: int | None = Field(None, ge=0, description="volume cap per `limits_per`")
+    limits_per: Literal["month", "quarter", "year", "settlement_period"] = Field(
+        "month", description="the calendar period min_units and max_units are written for, whatever the "
+        "settlement period (a quarter settled at once gets three monthly caps)")
 
     @model_validator(mode="after")
     def _limits(self):
@@ -202,6 +205,9 @@ class LossSharing(_M):
 class HybridCapitation(_M):
     amount_per_month: PosMoney | None = None
     pmpm: Rate | None = None
+    proration: Literal["whole_month", "prorated"] = Field(
+        "whole_month", description="whole_month: the month's capitation is paid once, by the settlement that "
+        "covers the month's first day in the term; prorated: by the days of the month each settlement covers")
 
     @model_validator(mode="after")
     def _one(self):
@@ -227,6 +233,8 @@ class _Term(_Dated):
     id: TermId
     name: str = ""
     notes: str = ""
+    authority: Literal["", "in_lieu_of_services", "section_1115_waiver"] = Field(
+        "", description="spending under an in-lieu-of-services authority or a section 1115 waiver (MLR reporting)")
 
     def codes(self) -> set[str]:
         """Service codes this term knows (a delivered service must be known to some term)."""
@@ -428,18 +436,21 @@ class OutcomeBased(_Term):
 
 
 class FlexFunds(_Term):
-    """A per-member allowance and a program budget the CBO disburses from; requests over either are refused."""
+    """A per-member allowance and a program budget the CBO disburses from; requests over either are refused.
+    With ``program_year_start_month`` both limits start again each program year."""
 
     model: Literal["flex_funds"]
     mlr: MLR = "quality_improvement"
     per_member_limit: PosMoney
     program_budget: PosMoney
+    program_year_start_month: int | None = Field(None, ge=1, le=12)
     categories: list[str] = Field(default_factory=lambda: ["gift_card", "utilities", "transport_voucher", "food",
                                                              "goods"])
 
 
 class PreLaunch(_Term):
-    """An upfront payment (in addition, or recouped on a schedule) and paid JOC time."""
+    """An upfront payment (in addition, or recouped on a schedule or as a percent of each period's service
+    payments, shortfalls carried until recovered or the term ends) and paid JOC time."""
 
     model: Literal["pre_launch"]
     mlr: MLR = "administrative"
@@ -448,14 +459,25 @@ class PreLaunch(_Term):
     treatment: Literal["additional", "recouped"] = "additional"
     recoup_from: list[TermId] = Field(default_factory=list)
     recoupment: list[Recoupment] = Field(default_factory=list)
+    recoupment_percent: Percent | None = Field(None, gt=0, description="recoup this percent of each period's "
+                                               "payments under recoup_from until the upfront is recovered")
     joc_hourly_rate: Rate | None = None
 
     @model_validator(mode="after")
     def _recoup(self):
         if self.upfront > 0 and self.upfront_due is None:
             raise TermsProblems([(("upfront_due",), "upfront_due is needed with an upfront payment")])
+        if self.recoupment_percent is not None and self.treatment != "recouped":
+            raise TermsProblems([(("treatment",), "recoupment_percent needs treatment: recouped")])
         if self.treatment == "recouped":
             total = sum((r.amount for r in self.recoupment), Decimal(0))
+            if self.recoupment_percent is not None:
+                if self.recoupment:
+                    raise TermsProblems([(("recoupment",), "give either a recoupment schedule or "
+                                          "recoupment_percent, not both")])
+                if not self.recoup_from:
+                    raise TermsProblems([(("recoup_from",), "name the terms the upfront payment is recouped from")])
+                return self
             if total != self.upfront:
                 raise TermsProblems([(("recoupment",), f"the recoupment schedule adds up to {total}, not the upfront "
                                       f"{self.upfront}")])
@@ -476,13 +498,29 @@ class PreLaunch(_Term):
         return [(("joc_hourly_rate",), self.joc_hourly_rate)] if self.joc_hourly_rate is not None else []
 
 
+class RevenueShare(_Term):
+    """A hub's subcontract with a network CBO: a percent of what the plan paid the hub under some of
+    the hub's terms (a share of capitation), optionally split by the CBO's share of the network's units."""
+
+    model: Literal["revenue_share"]
+    mlr: MLR = "medical"
+    percent: Percent
+    of_terms: list[TermId] = Field(min_length=1, description="term ids of the hub's contract with the plan")
+    split_by_units: list[Code] = Field(default_factory=list, description="split by the CBO's units of these codes "
+                                       "over the whole network's")
+
+    def codes(self):
+        return set(self.split_by_units)
+
+
 Term = Annotated[
     FixedPrice | FeeForService | Bundled | Capitation | HybridFfsCapitation | PayForPerformance | SharedSavings
-    | EscalatingPenalty | OutcomeBased | FlexFunds | PreLaunch,
+    | EscalatingPenalty | OutcomeBased | FlexFunds | PreLaunch | RevenueShare,
     Field(discriminator="model"),
 ]
 MODELS = ("fixed_price", "fee_for_service", "bundled", "capitation", "hybrid_ffs_capitation",
-          "pay_for_performance", "shared_savings", "escalating_penalty", "outcome_based", "flex_funds", "pre_launch")
+          "pay_for_performance", "shared_savings", "escalating_penalty", "outcome_based", "flex_funds", "pre_launch",
+          "revenue_share")
 
 
 # ---- billing --------------------------------------------------------------------------------
@@ -503,7 +541,8 @@ class BillingProvider(_M):
     state: str = Field(pattern=r"^[A-Z]{2}$")
     zip: str = Field(pattern=r"^\d{9}$", description="ZIP+4 without the dash (837P wants nine digits)")
     contact_name: str = "Billing office"
-    contact_phone: str = Field("0000000000", pattern=r"^\d{10}$")
+    contact_phone: str | None = Field(None, pattern=r"^\d{10}$", description="the billing contact's phone; an "
+                                      "837P is refused without one (never written as zeros)")
 
     @model_validator(mode="after")
     def _npi(self):
@@ -547,6 +586,8 @@ class PaymentTerms(_M):
     plan: str = ""
     partner: str = ""
     rate_decimals: int = Field(2, ge=2, le=4, description="places a rate may have; amounts are always cents")
+    contract_start: date | None = Field(None, description="facts before this day are not settled")
+    contract_end: date | None = Field(None, description="facts after this day are not settled")
     billing: Billing = Field(default_factory=Billing)
     terms: list[Term] = Field(min_length=1)
 
@@ -606,6 +647,8 @@ class PaymentTerms(_M):
                     problems.append((("terms", j, "fee_schedule", k, "service_code"),
                                      f"{fb.service_code} is carved in to the bundle '{carved[fb.service_code]}' "
                                      "and cannot also be paid fee-for-service"))
+        if self.contract_start and self.contract_end and self.contract_end < self.contract_start:
+            problems.append((("contract_end",), "contract_end is before contract_start"))
         if _cycle(self.terms):
             problems.append((("terms",), "terms refer to each other in a cycle"))
         if problems:

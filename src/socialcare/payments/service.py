@@ -1,14 +1,16 @@
-"""Use cases behind the web page and the JSON API: settle terms and facts given as text.
-
-Settlement here is a calculation on what the caller sends (no database rows are read or written),
-so it needs only the principal's permission.
+"""Use cases behind the "what if" calculator (settle terms and facts given as text: nothing is read or
+stored, so it needs only the principal's permission) and the renewal review's payments summary.
+The ledger (stored statements, settling a contract from the platform) is ``payments.ledger``.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from sqlalchemy.orm import Session
+
 from socialcare.core.errors import InvalidInput, Problem
+from socialcare.core.money import ZERO, cents
 from socialcare.payments import billing
 from socialcare.payments.loader import build_facts
 from socialcare.payments.rules import Period, Statement, settle
@@ -44,3 +46,25 @@ def settle_texts(principal: Principal, *, terms_yaml: str, period: str, facts_ya
     elif output == "x12_837p":
         extras["x12_837p"] = billing.claims_837p(terms, facts, p)
     return statement, extras
+
+
+def contract_payments(session: Session, principal: Principal, contract) -> dict:
+    """Stored statements of a contract by status, for the renewal review (contracts.service.renewal_review):
+    how much was settled, approved, paid and is still owed."""
+    from socialcare.payments import lifecycle as lc
+    from socialcare.payments import repository as repo
+
+    if lc.side(principal.org_id, contract.plan_id, contract.counterparty_id) is None or not principal.can(
+            "payments:ledger"):
+        return {"message": "Statements are seen by the contract's two parties only."}
+    by_status = {s: {"label": lc.LABELS.get(s, s), "count": n, "total": str(cents(t))}
+                 for s, n, t in repo.status_totals(session, contract.id)}
+    standing = [st for st in repo.list_for(session, principal, contract_id=contract.id, limit=10_000)
+                if st.status in lc.STANDING]
+    paid = repo.paid_totals(session, [st.id for st in standing])
+    approved = sum((st.total for st in standing), ZERO)
+    received = sum(paid.values(), ZERO)
+    return {"statements": sum(v["count"] for v in by_status.values()), "by_status": by_status,
+            "approved_total": str(approved), "paid_total": str(received),
+            "outstanding": str(sum((abs(st.total) - paid[st.id] for st in standing), ZERO)),
+            "disputed": by_status.get(lc.DISPUTED, {}).get("count", 0)}

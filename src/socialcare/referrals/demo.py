@@ -60,6 +60,7 @@ REFERRAL_COLS = [
     "id", "plan_id", "requester_org_id", "owner_org_id", "parent_id", "member_id", "need_domain", "service_id",
     "social_need_id", "batch_id", "contract_id", "reason", "urgency", "discharge_at", "status", "business_status",
     "status_reason", "outreach_attempts", "version", "idempotency_key", "request_hash", "source",
+    "contract_version", "contract_reason",
     "created_by_user_id", "created_by", "created_at", "requested_at", "outreach_due_at", "contact_due_at",
     "service_due_at", "accepted_at", "routed_at", "first_outreach_at", "contacted_at", "enrolled_at",
     "service_started_at", "closed_at", "updated_at",
@@ -531,6 +532,9 @@ def build(ctx: DemoContext) -> None:
 
     # 4. escalations, designated contact
     _escalations(ctx, b)
+    # each launched contract's own monthly work (its eligible members, its scope's service), so every
+    # scorecard, JOC meeting and renewal review has its months (own random stream: the rest stays as it was)
+    _contract_work(ctx, b)
     ctx.advance(1)
 
     # 5. load
@@ -652,6 +656,88 @@ def _seed_funnel(ctx: DemoContext, b: Builder, used: set[int]) -> dict:
     }
 
 
+CONTRACT_WORK_MONTHS = 5  # the last months of each launched contract's term (to the demo's today)
+CONTRACT_WORK_PER_MONTH = 14
+
+
+def _contract_work(ctx: DemoContext, b: Builder) -> None:
+    """Each launched contract's eligible members referred month by month to its counterparty (routed by the
+    hub to a network CBO offering the scope of work's service), then worked as in real life."""
+    from socialcare.contracts.attributing import base_code
+    from socialcare.contracts.eligibility import eligible_where
+    from socialcare.contracts.models import Contract, ContractVersion
+    from socialcare.contracts.schemas import ScopeOfWork
+
+    rng = random.Random(f"contract-work-{ctx.seed}")
+    saved, b.rng = b.rng, rng
+    s = ctx.session
+    used = {r.values["member_id"] for r in b.refs}
+    network = {svc["organization_id"] for svc in b.services if svc["in_network"]}
+    try:
+        for c in s.scalars(select(Contract).where(Contract.plan_id == b.plan_id,
+                                                  Contract.phase.in_(["implementation", "renewal", "ended"]))
+                           .order_by(Contract.id)):
+            v = s.scalar(select(ContractVersion).where(ContractVersion.contract_id == c.id,
+                                                       ContractVersion.version == c.current_version))
+            if v is None or not v.services_covered:
+                continue
+            sow = ScopeOfWork.model_validate(v.scope_of_work or {})
+            scope = v.services_covered[0]
+            code, domain = base_code(scope.get("service_code")), scope.get("need_domain") or "care_management"
+            hub = c.counterparty_id == b.hub_id
+            offers = [x for x in b.services if x["need_domain"] == domain
+                      and (x["organization_id"] in network if hub else x["organization_id"] == c.counterparty_id)
+                      and (code is None or base_code(x.get("service_code")) == code)]
+            if not offers:
+                continue
+            end = min(c.end_date, ctx.today)
+            vol = sow.who.population.volume
+            per_month = min(CONTRACT_WORK_PER_MONTH, max(2, (vol.maximum or 60) // (CONTRACT_WORK_MONTHS * 2)))
+            for k in range(CONTRACT_WORK_MONTHS - 1, -1, -1):
+                month = _month_start(end, k)
+                if month < c.start_date.replace(day=1):
+                    continue
+                as_of = min(end, _month_start(end, k - 1) - timedelta(days=1)) if k else end
+                pool = list(s.scalars(select(Member.id).where(
+                    eligible_where(b.plan_id, sow.who.population.rule, as_of)).order_by(Member.id).limit(4000)))
+                pool = [m for m in pool if m not in used]
+                # a small demo keeps most of its eligible members for the tour (a third is the contract's)
+                take = min(per_month, max(1, len(pool) // (CONTRACT_WORK_MONTHS * 3)), len(pool))
+                members = _members(ctx, sorted(rng.sample(pool, take)))
+                for m in members.values():
+                    used.add(m["id"])
+                    day = rng.randint(0, max(0, min(27, (as_of - month).days - 1)))
+                    t = _business_hour(datetime.combine(month + timedelta(days=day), time(9), tzinfo=UTC), rng)
+                    if t > b.now:
+                        continue
+                    local = [x for x in offers if m["county"] in x.get("counties", [])] or offers
+                    svc = rng.choice(local)
+                    reason = f"Eligible for {c.name}"
+                    if not hub:
+                        ref = b.new_ref(member=m, requester=b.plan_id, owner=c.counterparty_id, domain=domain, at=t,
+                                        urgency="routine", reason=reason, source="staff", actor=b.plan_actor,
+                                        service_id=svc["id"])
+                        b.consent(m, c.counterparty_id, t, b.plan_actor, ref.id)
+                        b.work(ref, None, m, t, {"reject": 0.02, "contact_p": 0.85, "decline": 0.05})
+                        continue
+                    parent = b.new_ref(member=m, requester=b.plan_id, owner=b.hub_id, domain=domain, at=t,
+                                       urgency="routine", reason=reason, source="staff", actor=b.plan_actor,
+                                       business_status="awaiting-routing")
+                    b.consent(m, b.hub_id, t, b.plan_actor, parent.id, revoke_p=0)
+                    rt = _business_hour(t + timedelta(hours=rng.uniform(1, 20)), rng)
+                    if rt > b.now:
+                        continue
+                    _step(parent, "accept", rt, b.hub_actor, Side.OWNER)
+                    _step(parent, "route", rt, b.hub_actor, Side.OWNER, kind="routed",
+                          detail={"cbo_id": svc["organization_id"], "sub_referral_id": b.next_ref})
+                    child = b.new_ref(member=m, requester=b.hub_id, owner=svc["organization_id"], domain=domain,
+                                      at=rt, urgency="routine", reason=reason, source="routing", actor=b.hub_actor,
+                                      parent=parent, service_id=svc["id"])
+                    b.work(child, parent, m, rt, {"reject": 0.0, "contact_p": 0.85, "decline": 0.05})
+    finally:
+        b.rng = saved
+
+
 def _escalations(ctx: DemoContext, b: Builder) -> None:
     rng = ctx.rng
     b.escalations = []
@@ -685,9 +771,13 @@ def _escalations(ctx: DemoContext, b: Builder) -> None:
 
 
 def _load(ctx: DemoContext, b: Builder) -> None:
+    from socialcare.contracts.attributing import annotate
+
     s, fmt = ctx.session, b.fmt
     ts_cols = {c for c in REFERRAL_COLS if c.endswith("_at")}
     refs = sorted(b.refs, key=lambda r: r.id)
+    # every referral knows its contract from the start, as the web app's would (contracts/attributing.py)
+    annotate(s, "referral", [r.values for r in refs], today=ctx.today, source="the contract's member list")
     rows = [tuple(fmt.ts(r.values[c]) if c in ts_cols else r.values[c] for c in REFERRAL_COLS) for r in refs]
     # needs first (referrals point at them), resolved when a referral for them closed with the need resolved
     resolved = {r.values["social_need_id"]: r.values["closed_at"] for r in refs

@@ -73,6 +73,8 @@ class Referral(IdMixin, Base):
     social_need_id: Mapped[int | None] = mapped_column(ForeignKey("social_need.id", ondelete="SET NULL"))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("referral_batch.id", ondelete="SET NULL"), index=True)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id", ondelete="SET NULL"), index=True)
+    contract_version: Mapped[int | None] = mapped_column(Integer)  # contracts/attribution.py
+    contract_reason: Mapped[str | None] = mapped_column(Text)  # why it counts under the contract
     reason: Mapped[str] = mapped_column(Text, default="")
     urgency: Mapped[str] = mapped_column(String(10), default="routine")  # FHIR priority: routine|urgent|asap|stat
     discharge_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # hospital discharge (24h clock)

@@ -148,8 +148,9 @@ def new_referral(request: Request, db: DbSession, member_id: int,
                           .where(Organization.kind.in_([OrgKind.HUB, OrgKind.CBO])).order_by(Organization.kind.desc(),
                                                                                            Organization.name)).all()
     needs = _active_needs(db, member.id)
+    contracts = service.contracts_to_name(db, principal)
     return render(request, "referrals/new.html", {
-        "m": member, "partners": partners, "needs": needs,
+        "m": member, "partners": partners, "needs": needs, "contracts": contracts,
         "idem_key": f"form-{secrets.token_urlsafe(16)}",  # a double submit of this form creates one referral
         "domain_options": [(str(k), v.label) for k, v in NEED_DOMAINS.items()],
     })
@@ -166,7 +167,8 @@ def create_referral(request: Request, db: DbSession,
                     principal: Principal = Depends(require_page("referrals:create")),
                     member_id: int = Form(...), need_domain: str = Form(...), owner_org_id: int = Form(...),
                     urgency: str = Form("routine"), reason: str = Form(""), discharge_at: str | None = Form(None),
-                    consent_scope: str | None = Form(None), idempotency_key: str | None = Form(None)):
+                    consent_scope: str | None = Form(None), idempotency_key: str | None = Form(None),
+                    contract_id: str = Form("")):
     discharge = None
     if discharge_at:
         try:
@@ -176,7 +178,8 @@ def create_referral(request: Request, db: DbSession,
                                [Problem("discharge date and time as YYYY-MM-DDTHH:MM", field="discharge_at")]) from None
     ref, created = service.create_referral(db, principal, service.NewReferral(
         member_id=member_id, need_domain=need_domain, owner_org_id=owner_org_id, urgency=urgency, reason=reason,
-        discharge_at=discharge, consent_scope=consent_scope or None), idempotency_key=idempotency_key or None)
+        discharge_at=discharge, consent_scope=consent_scope or None,
+        contract_id=int(contract_id) if contract_id.isdigit() else None), idempotency_key=idempotency_key or None)
     msg = f"Referral #{ref.id} sent." if created else f"Referral #{ref.id} was already sent (the form was submitted twice)."
     return redirect(f"/referrals/{ref.id}", flash=msg, kind="success", request=request)
 
@@ -221,7 +224,33 @@ def referral_page(request: Request, referral_id: int, db: DbSession,
         "can_consent": ref.status in rules.OPEN and (principal.is_plan or ref.owner_org_id == principal.org_id),
         "consent_org": ref.owner_org_id,
         "orgs": dict(db.execute(select(Organization.id, Organization.name)).all()),
+        **service.contract_and_loop(db, principal, ref),
+        "member_key": row.member_fields.get("plan_member_id") if isinstance(row.member_fields, dict) else None,
     })
+
+
+@router.post("/referrals/{referral_id}/contract", dependencies=[Depends(csrf_protect)])
+def choose_contract(request: Request, referral_id: int, db: DbSession,
+                    principal: Principal = Depends(require_page("contracts:write")),
+                    contract_id: str = Form(""), reason: str = Form("")):
+    """The plan chooses among several contracts, or moves the referral to another one, saying why (audited)."""
+    from socialcare.contracts import attributing
+
+    service.get_referral(db, principal, referral_id, audit_read=False)
+    ref = attributing.reattribute(db, principal, "referral", referral_id,
+                                  int(contract_id) if contract_id.isdigit() else None, reason)
+    return redirect(f"/referrals/{referral_id}", flash=f"Contract saved: {ref.contract_reason}", kind="success",
+                    request=request)
+
+
+@router.post("/referrals/{referral_id}/needs", dependencies=[Depends(csrf_protect)])
+def resolve_needs(request: Request, referral_id: int, db: DbSession,
+                  principal: Principal = Depends(require_page("referrals:read")), need_id: list[str] = Form([])):
+    """Which of the member's needs the resolved referral resolved, when several ride on it."""
+    ids = [int(v) for v in need_id if str(v).isdigit()]
+    done = service.resolve_needs(db, principal, referral_id, ids)
+    return redirect(f"/referrals/{referral_id}", flash=f"{len(done)} need(s) marked resolved.", kind="success",
+                    request=request)
 
 
 # ---- hub routing console ---------------------------------------------------------------------

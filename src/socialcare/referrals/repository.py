@@ -458,3 +458,13 @@ def escalations_select(principal: Principal, status: str | None = None) -> Selec
     sev = case((Escalation.severity == "high", 0), (Escalation.severity == "medium", 1), else_=2)
     done = case((Escalation.status == "resolved", 1), else_=0)
     return stmt.order_by(done, sev, Escalation.created_at.desc(), Escalation.id.desc())
+
+
+def holds(principal: Principal, ref: Referral) -> bool:
+    """The principal's organization is the one the referral was sent to."""
+    return ref.owner_org_id == principal.org_id
+
+
+def plans_own(principal: Principal, ref: Referral) -> bool:
+    """The principal is the member's plan."""
+    return principal.is_plan and ref.plan_id == principal.org_id

@@ -1,7 +1,7 @@
 """The referral lifecycle, pure: FHIR Task states, who may set them, business steps, clocks, minimum necessary.
 
 Task states and transitions follow the SDOH Clinical Care IG (HL7 FHIR SDOHCC Task for Referral
-Management, ReferralTaskStateDiagram; ../shared/design/standards.md §1.2):
+Management, ReferralTaskStateDiagram; docs/standards.md §1.2):
 
     (start) -> draft -> requested
     requested   -> accepted | rejected | cancelled

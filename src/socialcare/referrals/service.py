@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from socialcare.contracts import attributing
 from socialcare.core.clock import as_utc, utcnow
 from socialcare.core.db import savepoint, serialize
 from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
@@ -147,6 +148,7 @@ class NewReferral:
     consent_scope: str | None = None  # record the member's consent to share with the owner at once
     consent_method: str = "verbal"
     consent_expires_at: datetime | None = None
+    contract_id: int | None = None  # the user's choice when several contracts could cover it
 
     def fingerprint(self) -> str:
         body = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
@@ -241,6 +243,11 @@ def create_referral(session: Session, principal: Principal, data: NewReferral, *
                  member_id=member.id, detail={"owner_org_id": values["owner_org_id"], "need_domain": data.need_domain})
     ref = session.get(Referral, ref_id)
     assert ref is not None
+    attributing.attribute_one(session, "referral", ref, contract_id=data.contract_id, source=principal.username)
+    if data.contract_id is not None and "does not cover" in (ref.contract_reason or ""):
+        # a person's choice is checked, never forced: nothing is saved
+        raise InvalidInput("The referral was not created.", [Problem(
+            ref.contract_reason.split("(", 1)[-1].rstrip(")"), field="contract_id")])
     return ref, True
 
 
@@ -258,7 +265,8 @@ def _replay(existing: Referral, fingerprint: str) -> Referral:
 
 def act(session: Session, principal: Principal, referral_id: int, action: str, *, version: int | None,
         reason: str | None = None, channel: str | None = None, result: str | None = None,
-        note: str | None = None, now: datetime | None = None, at: datetime | None = None) -> Referral:
+        note: str | None = None, now: datetime | None = None, at: datetime | None = None,
+        need_ids: list[int] | None = None) -> Referral:
     """Take one action (rules.ACTIONS) on a referral the principal's organization is party to.
 
     ``version`` is the version the user saw (If-Match); None means "the current one" (CLI, jobs).
@@ -311,6 +319,8 @@ def act(session: Session, principal: Principal, referral_id: int, action: str, *
         _mirror_to_parent(session, principal, parent_id, ref.id, action, outcome, values, now, at)
     if outcome.changes_status and outcome.to_status in (Status.CANCELLED, Status.ENTERED_IN_ERROR):
         _close_children(session, principal, ref.id, outcome.to_status, now)
+    if action == "resolve":
+        resolve_needs(session, principal, ref.id, need_ids, at=at)
     audit.record(session, principal, f"referral.{action}", object_type="referral", object_id=ref.id,
                  member_id=member_id, detail={"from": from_status, "to": outcome.to_status, "version": new_version})
     return ref
@@ -372,6 +382,92 @@ def _mirror_to_parent(session: Session, principal: Principal, parent_id: int, ch
            note=f"From sub-referral #{child_id}", detail={"sub_referral_id": child_id}, version=new_version)
 
 
+# ---- the member's needs follow the loop ------------------------------------------------------
+
+
+def needs_of(session: Session, ref: Referral) -> list:
+    """The member's needs this referral answers: the need it was made for (its own, or its parent's), else
+    the member's active needs in the referral's domain."""
+    from socialcare.screening.models import SocialNeed
+
+    need_id = ref.social_need_id
+    if need_id is None and ref.parent_id is not None:
+        need_id = session.scalar(select(Referral.social_need_id).where(Referral.id == ref.parent_id))
+    if need_id is not None:
+        need = session.get(SocialNeed, need_id)
+        return [need] if need is not None else []
+    return list(session.scalars(select(SocialNeed).where(
+        SocialNeed.member_id == ref.member_id, SocialNeed.domain == ref.need_domain,
+        SocialNeed.status == "active").order_by(SocialNeed.identified_at, SocialNeed.id)))
+
+
+def needs_to_ask(session: Session, principal: Principal, referral_id: int) -> list:
+    """Active needs a resolved referral may have resolved when it rides on several: the page asks which."""
+    ref = get_referral(session, principal, referral_id, audit_read=False)
+    if ref.business_status != "need-resolved":
+        return []
+    needs = [n for n in needs_of(session, ref) if n.status == "active"]
+    return needs if len(needs) > 1 else []
+
+
+def resolve_needs(session: Session, principal: Principal, referral_id: int, need_ids: list[int] | None = None, *,
+                  at: datetime | None = None) -> list[int]:
+    """Resolving a referral resolves the member's need. One need: resolved at once. Several (no need named on
+    the referral, several active in its domain): only those the user picked (``need_ids``); none picked, the
+    page asks. Returns the ids resolved."""
+    from socialcare.screening.models import SocialNeed
+
+    ref = get_referral(session, principal, referral_id, audit_read=False)
+    needs = [n for n in needs_of(session, ref) if n.status == "active"]
+    if need_ids is not None:
+        wanted = set(need_ids)
+        unknown = wanted - {n.id for n in needs}
+        if unknown:
+            raise InvalidInput("Unknown need", [Problem(f"need {sorted(unknown)[0]} is not an active need this "
+                                                        "referral answers", field="need_ids")])
+        needs = [n for n in needs if n.id in wanted]
+    elif len(needs) > 1:
+        return []
+    at = at or utcnow()
+    done = []
+    for n in needs:
+        session.execute(update(SocialNeed).where(SocialNeed.id == n.id, SocialNeed.status == "active")
+                        .values(status="resolved", resolved_at=at))
+        done.append(n.id)
+    if done:
+        audit.record(session, principal, "need.resolve", object_type="referral", object_id=ref.id,
+                     member_id=ref.member_id, detail={"needs": done})
+    return done
+
+
+# ---- the referral page: its contract, and the loop into delivery -----------------------------
+
+
+def contract_and_loop(session: Session, principal: Principal, ref: Referral) -> dict:
+    """What the referral page shows about the contract it counts under (and, for the plan, the contracts it may
+    choose from), the needs to ask about, and whether the viewer records services for it."""
+    from socialcare.contracts import attributing
+    from socialcare.contracts import repository as contracts_repo
+
+    holder = repo.holds(principal, ref)
+    can_choose = principal.can("contracts:write") and repo.plans_own(principal, ref)
+    return {
+        "contract": contracts_repo.contract_by_id(session, ref.contract_id) if ref.contract_id else None,
+        "contract_choices": list(attributing.candidates_for(session, "referral", ref).candidates) if can_choose else [],
+        "can_choose_contract": can_choose,
+        "needs_to_ask": needs_to_ask(session, principal, ref.id) if principal.is_plan or holder else [],
+        "can_record_service": holder and principal.can("delivery:write") and not principal.is_plan
+        and ref.status in (Status.ACCEPTED, Status.IN_PROGRESS, Status.ON_HOLD),
+    }
+
+
+def contracts_to_name(session: Session, principal: Principal) -> list:
+    """The plan's launched contracts a referral may be named under (the rule still checks the choice)."""
+    from socialcare.contracts import repository as contracts_repo
+
+    return contracts_repo.launched_contracts(session, principal) if principal.is_plan else []
+
+
 # ---- routing (hub) ---------------------------------------------------------------------------
 
 
@@ -424,12 +520,13 @@ def route(session: Session, principal: Principal, referral_id: int, *, cbo_id: i
     child_values = dict(
         plan_id=ref.plan_id, requester_org_id=principal.org_id, owner_org_id=cbo_id, parent_id=ref.id,
         member_id=ref.member_id, need_domain=ref.need_domain, service_id=service_id,
-        social_need_id=ref.social_need_id, contract_id=ref.contract_id, reason=ref.reason, urgency=ref.urgency,
+        social_need_id=ref.social_need_id, reason=ref.reason, urgency=ref.urgency,
         discharge_at=ref.discharge_at, status=Status.REQUESTED, version=1, source="routing",
         created_by_user_id=principal.user_id, created_by=principal.username, created_at=now, updated_at=now,
         requested_at=now, outreach_due_at=ref.outreach_due_at, contact_due_at=ref.contact_due_at,
         service_due_at=ref.service_due_at, outreach_attempts=0,
     )
+    attributing.annotate(session, "referral", [child_values])  # the hub's contract, as its parent's
     child_id = session.execute(insert(Referral).values(**child_values).returning(Referral.id)).scalar_one()
     _event(session, principal, child_id, now, kind="status", action="create", to_status=Status.REQUESTED,
            note=note, version=1, detail={"parent_id": ref.id, "owner_org_id": cbo_id})
@@ -699,6 +796,8 @@ def assign_batch(session: Session, principal: Principal, *, partner_org_id: int,
             version=1, source="batch", created_by_user_id=principal.user_id, created_by=principal.username,
             created_at=now, updated_at=now, requested_at=now, outreach_attempts=0, **rules.due_times(now, urg),
         ))
+    attributing.annotate(session, "referral", referral_rows, source="the contract's member list" if contract_id
+                         else f"member list {filename or batch_id}")
     new_ids: list[int] = []
     for chunk in _chunks(referral_rows, 2000):
         new_ids.extend(session.scalars(insert(Referral).returning(Referral.id), chunk).all())
@@ -713,18 +812,53 @@ def assign_batch(session: Session, principal: Principal, *, partner_org_id: int,
     return BatchResult(batch_id=batch_id, created=len(new_ids), referral_ids=new_ids)
 
 
+def selection_need(session: Session, contract) -> tuple[str, int | None]:
+    """The need and service a contract's member list is referred for: the scope of work's first service's
+    need, and the counterparty's active service for it (None: the hub routes)."""
+    from socialcare.contracts.models import ContractVersion
+
+    covered = session.scalar(select(ContractVersion.services_covered).where(
+        ContractVersion.contract_id == contract.id, ContractVersion.version == contract.current_version)) or []
+    domain = next((s.get("need_domain") for s in covered if s.get("need_domain")), None)
+    q = select(Service).where(Service.organization_id == contract.counterparty_id, Service.status == "active")
+    if domain:
+        q = q.where(Service.need_domain == domain)
+    svc = session.scalar(q.order_by(Service.id).limit(1))
+    domain = domain or (svc.need_domain if svc is not None else NeedDomain.CARE_MANAGEMENT.value)
+    return domain, svc.id if svc is not None else None
+
+
+def open_referrals_for_need(session: Session, plan_id: int, member_ids: list[int], need_domain: str) -> dict[int, int]:
+    """member id -> an open referral of theirs for this need (with any partner): assigning again would
+    send the member twice."""
+    out: dict[int, int] = {}
+    for chunk in _chunks(sorted(set(member_ids)), 5000):
+        for mid, rid in session.execute(select(Referral.member_id, func.min(Referral.id)).where(
+                Referral.plan_id == plan_id, Referral.member_id.in_(chunk), Referral.need_domain == need_domain,
+                Referral.parent_id.is_(None), Referral.status.in_(list(rules.OPEN)))
+                .group_by(Referral.member_id)):
+            out[mid] = rid
+    return out
+
+
 def assign_batch_from_selection(session: Session, principal: Principal, *, contract, member_ids: list[int]) -> str:
-    """The contracts domain hands a contract's prioritized member list to the partner (contracts.service)."""
-    svc = session.scalar(select(Service).where(Service.organization_id == contract.counterparty_id,
-                                               Service.status == "active").order_by(Service.id).limit(1))
-    domain = svc.need_domain if svc is not None else NeedDomain.CARE_MANAGEMENT.value
+    """The contracts domain hands a contract's prioritized member list to the partner (contracts.service).
+    Members who already have an open referral for the same need are skipped (the caller names them)."""
+    domain, service_id = selection_need(session, contract)
+    skip = open_referrals_for_need(session, contract.plan_id, member_ids, domain)
+    todo = [m for m in member_ids if m not in skip]
+    if not todo:
+        return f"no referral created: all {len(member_ids):,} members already have an open {domain} referral"
     today = utcnow().date()
     result = assign_batch(session, principal, partner_org_id=contract.counterparty_id, need_domain=domain,
-                          member_ids=list(member_ids), service_id=svc.id if svc is not None else None,
+                          member_ids=todo, service_id=service_id,
                           contract_id=contract.id, contract_month=today.replace(day=1),
                           filename=f"contract {contract.id} member list",
                           reason=f"Assigned under contract '{contract.name}'")
-    return f"{result.created} referrals created in batch #{result.batch_id}"
+    note = f"{result.created:,} referrals created in batch #{result.batch_id}"
+    if skip:
+        note += f"; {len(skip):,} members skipped (already an open {domain.replace('_', ' ')} referral)"
+    return note
 
 
 def _chunks(seq: list, n: int):

@@ -2,7 +2,7 @@
 
 A screening is one administration of a data-defined instrument (screening/instruments/*.yaml:
 the CMS AHC HRSN core questions, LOINC 96777-8, and the Hunger Vital Sign, LOINC 88121-9; see
-../shared/design/standards.md §3). Each answer is a row (LOINC item + LA answer code), so measures
+docs/standards.md §3). Each answer is a row (LOINC item + LA answer code), so measures
 (HEDIS SNS-E, CMS screen-positive rates) are SQL over this table. A declined screening keeps its
 row with ``data_absent_reason = 'asked-declined'`` and no answers.
 """

@@ -2,7 +2,7 @@
 
 Instruments live in screening/instruments/*.yaml (items with LOINC codes, LA answer codes, which
 answers are positive, the Z code a positive answer records). Scoring follows each instrument's own
-definition (../shared/design/standards.md §3):
+definition (docs/standards.md §3):
 
 * AHC HRSN core (96777-8): a domain is positive if any of its items has a positive answer (housing =
   Q1 or Q2, food = Q3 or Q4); interpersonal safety is the HITS sum of Q7-10 (95614-4), positive

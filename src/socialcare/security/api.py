@@ -23,11 +23,18 @@ router = APIRouter(tags=["authentication"])
 )
 def create_token(body: TokenRequest, db: DbSession, request: Request) -> TokenOut:
     """Sign in with a username and password; the token is valid 30 days and is shown only once."""
+    from socialcare.security import totp
+
     result = service.authenticate(db, body.username, body.password, via="api",
                                   source=request.client.host if request.client else None)
-    if not result.ok:
+    refusal = None if result.ok else (result.message or service.WRONG_CREDENTIALS)
+    if result.ok and totp.required(db, result.user) and not totp.verify(db, result.user, body.totp_code or ""):
+        service._audit_failure(db, body.username, "api", "missing or wrong second factor (TOTP) code",
+                               user=result.user)
+        refusal = "This account signs in with an authenticator code too: send it as totp_code."
+    if refusal:
         db.commit()  # keep the login.failed audit row: the error below rolls the request back
-        raise Unauthorized(result.message or service.WRONG_CREDENTIALS)
+        raise Unauthorized(refusal)
     token, row = service.issue_api_token(db, result.user, body.name)
     return TokenOut(access_token=token, expires_at=row.expires_at)
 

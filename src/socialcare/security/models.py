@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from socialcare.core.db import Base
@@ -79,3 +90,47 @@ class WebSession(IdMixin, Base):
     user_agent: Mapped[str | None] = mapped_column(String(200))
 
     user = relationship("User", lazy="joined")
+
+
+class OrgSignIn(IdMixin, Base):
+    """How an organization's people sign in: its OpenID Connect provider (discovery URL, client,
+    allowed email domains, which claim says the role), whether local passwords need a second factor
+    (TOTP), and how long a browser session lasts (idle and absolute)."""
+
+    __tablename__ = "org_sign_in"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), unique=True)
+    oidc_discovery_url: Mapped[str | None] = mapped_column(String(400))
+    oidc_client_id: Mapped[str | None] = mapped_column(String(200))
+    oidc_client_secret: Mapped[str | None] = mapped_column(String(400))
+    allowed_email_domains: Mapped[list] = mapped_column(JSON, default=list)
+    role_claim: Mapped[str] = mapped_column(String(80), default="groups")
+    role_map: Mapped[dict] = mapped_column(JSON, default=dict)  # claim value -> role
+    passwords_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    require_totp: Mapped[bool] = mapped_column(Boolean, default=False)
+    idle_timeout_minutes: Mapped[int | None] = mapped_column(Integer)
+    absolute_lifetime_hours: Mapped[int | None] = mapped_column(Integer)
+
+
+class UserTotp(IdMixin, Base):
+    """A user's TOTP secret (RFC 6238). Unconfirmed until the first code from the authenticator app;
+    ``last_step`` refuses a code used once already."""
+
+    __tablename__ = "user_totp"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class UserIdentity(IdMixin, Base):
+    """An account signed in through an OpenID provider: the provider's issuer and subject."""
+
+    __tablename__ = "user_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(String(400))
+    subject: Mapped[str] = mapped_column(String(255))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 from socialcare.core.clock import today
 from socialcare.core.db import savepoint
 from socialcare.core.errors import Conflict, InvalidInput, Problem
-from socialcare.core.settings import get_settings
 from socialcare.kit.pagination import paginate
-from socialcare.security import audit, service
+from socialcare.security import audit, service, signin_pages
 from socialcare.security import repository as repo
 from socialcare.security.principal import Principal
 from socialcare.security.rules import ROLE_ORG_KINDS, Role
@@ -22,10 +21,12 @@ from socialcare.web.nav import NavItem
 from socialcare.web.templating import redirect, render
 
 router = APIRouter(tags=["security"])
+router.include_router(signin_pages.router)
 
 NAV = [
     NavItem(label="Audit log", href="/audit", permission="audit:read", order=90),
     NavItem(label="Accounts", href="/users", permission="users:manage", order=95),
+    NavItem(label="Sign-in", href="/users/sign-in", permission="users:manage", order=96),
 ]
 
 LOGIN_NOTICES = {
@@ -67,20 +68,7 @@ def login(
             {"error": result.message, "username": username, "next_url": _safe_next(next)},
             status_code=401,
         )
-    token = service.start_web_session(db, result.user, request.headers.get("user-agent"))
-    csrf.rotate(request)  # a new CSRF seed for the signed-in browser
-    response = redirect(_safe_next(next), request=request)
-    settings = get_settings()
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=settings.session_max_age_seconds,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
-    return response
+    return signin_pages.after_password(request, db, result.user, next)
 
 
 @router.post("/logout", dependencies=[Depends(public), Depends(csrf_protect)])
@@ -119,14 +107,7 @@ def password_submit(request: Request, db: DbSession, principal: PagePrincipal, c
                       status_code=422)
     # every other browser signs in again; this one keeps signed in, with a new session
     service.end_all_sessions(db, principal)
-    token = service.start_web_session(db, repo.user_by_id(db, principal.user_id), request.headers.get("user-agent"))
-    csrf.rotate(request)
-    response = redirect("/", flash="Your password was changed; other browsers were signed out.", kind="success",
-                        request=request)
-    settings = get_settings()
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_max_age_seconds, httponly=True,
-                        samesite="lax", secure=settings.cookie_secure, path="/")
-    return response
+    return signin_pages.signed_in(request, db, repo.user_by_id(db, principal.user_id), "/")
 
 
 # ---- audit log -------------------------------------------------------------------------------

@@ -142,3 +142,9 @@ def audit_counts_since(session: Session, principal: Principal, since: datetime) 
 
 def organization(session: Session, org_id: int) -> Organization | None:
     return session.get(Organization, org_id)
+
+
+def org_sign_in(session: Session, org_id: int):
+    from socialcare.security.models import OrgSignIn
+
+    return session.scalar(select(OrgSignIn).where(OrgSignIn.organization_id == org_id))

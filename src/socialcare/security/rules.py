@@ -45,21 +45,21 @@ PERMISSIONS: dict[Role, set[str]] = {
         "members:read", "members:write", "users:manage", "directory:write",
         "referrals:read", "referrals:create", "referrals:assign_batch", "screening:write",
         "contracts:read", "contracts:write", "contracts:members", "payments:settle", "payments:read",
-        "modeling:use", "measures:read", "joc:read", "joc:write", "analytics:use", "analytics:savings",
+        "payments:ledger", "modeling:use", "measures:read", "joc:read", "joc:write", "analytics:use", "analytics:savings",
         "exchange:import", "exchange:export", "delivery:read", "delivery:approve", "escalations:resolve",
-        "exchange:configure",
+        "exchange:configure", "jobs:manage",
     },
     Role.PLAN_STAFF: _COMMON
     | {
         "members:read", "referrals:read", "referrals:create", "referrals:assign_batch",
-        "screening:write", "contracts:read", "contracts:members", "payments:read", "modeling:use", "measures:read",
+        "screening:write", "contracts:read", "contracts:members", "payments:read", "payments:ledger", "modeling:use", "measures:read",
         "joc:read", "joc:write", "analytics:use", "analytics:savings", "exchange:import", "exchange:export",
         "delivery:read", "delivery:approve", "escalations:resolve",
     },
     Role.HUB_COORDINATOR: _COMMON
     | {
         "referrals:read", "referrals:route", "referrals:work", "screening:write",
-        "contracts:read", "payments:settle", "payments:read", "modeling:use", "measures:read",
+        "contracts:read", "payments:settle", "payments:read", "payments:ledger", "modeling:use", "measures:read",
         "joc:read", "joc:write", "delivery:read", "delivery:write", "exchange:import",
         "exchange:export", "escalations:raise", "directory:write", "analytics:use",
     },
@@ -67,8 +67,9 @@ PERMISSIONS: dict[Role, set[str]] = {
     | {
         "referrals:read", "referrals:work", "screening:write", "delivery:read", "delivery:write",
         "modeling:use", "joc:read", "measures:read", "escalations:raise", "exchange:import", "contracts:read",
+        "payments:ledger",  # the CBO's own statements (the ledger shows each party only its own)
     },
-    Role.AUDITOR: _COMMON | {"audit:read", "measures:read", "contracts:read", "payments:read"},
+    Role.AUDITOR: _COMMON | {"audit:read", "measures:read", "contracts:read", "payments:read", "payments:ledger"},
 }
 
 

@@ -11,6 +11,8 @@ class TokenRequest(BaseModel):
     username: str = Field(min_length=1, max_length=80)
     password: str = Field(min_length=1, max_length=200)
     name: str = Field(default="api", max_length=100, description="a label to recognise the token later")
+    totp_code: str | None = Field(default=None, max_length=10,
+                                  description="the authenticator code, when the account uses one (TOTP)")
 
 
 class TokenOut(BaseModel):

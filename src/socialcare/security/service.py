@@ -31,9 +31,12 @@ TOO_MANY_ATTEMPTS = (
     "Too many failed sign-ins for this username in the last 15 minutes. Wait 15 minutes, or ask your "
     "administrator to reset your password."
 )
+SSO_ONLY = ("Your organization signs in with its own identity provider: use \"Sign in with your organization\" "
+            "and your work email.")
 MAX_FAILED_LOGINS = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
 API_TOKEN_DAYS = 30
+SEEN_EVERY = timedelta(seconds=30)  # last_seen_at (the idle clock) is written at most this often
 
 # verify against a real hash even for unknown usernames, so timing does not reveal which exist
 _DUMMY_HASH = None
@@ -128,6 +131,10 @@ def authenticate(session: Session, username: str, password: str, *, via: str = "
     if not user.is_active:
         _audit_failure(session, username, via, "account deactivated", user=user)
         return LoginResult(None, WRONG_CREDENTIALS)
+    cfg = repo.org_sign_in(session, user.organization_id)
+    if cfg is not None and not cfg.passwords_allowed:
+        _audit_failure(session, username, via, "passwords are off: single sign-on only", user=user)
+        return LoginResult(None, SSO_ONLY)
     user.last_login_at = utcnow()
     audit.record(session, principal_for_user(user, via), "login.succeeded", object_type="user", object_id=user.id)
     session.flush()
@@ -166,12 +173,16 @@ def start_web_session(session: Session, user: User, user_agent: str | None = Non
     repo.delete_expired_sessions(session, user.id)
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    lifetime = timedelta(seconds=get_settings().session_max_age_seconds)
+    cfg = repo.org_sign_in(session, user.organization_id)
+    if cfg is not None and cfg.absolute_lifetime_hours:
+        lifetime = min(lifetime, timedelta(hours=cfg.absolute_lifetime_hours))
     session.add(
         WebSession(
             token_hash=hash_token(token),
             user_id=user.id,
             created_at=now,
-            expires_at=now + timedelta(seconds=get_settings().session_max_age_seconds),
+            expires_at=now + lifetime,
             last_seen_at=now,
             user_agent=(user_agent or "")[:200] or None,
         )
@@ -194,7 +205,13 @@ def principal_for_session(session: Session, token: str) -> Principal | None:
         raise SessionExpired()
     if not row.user.is_active:
         return None
-    if last is None or now - last > timedelta(minutes=1):  # not a write on every request
+    # the organization's idle timeout (stricter than the server's): a browser left alone signs in again
+    cfg = repo.org_sign_in(session, row.user.organization_id)
+    if cfg is not None and cfg.idle_timeout_minutes and last is not None and \
+            now - last > timedelta(minutes=cfg.idle_timeout_minutes):
+        repo.delete_web_session(session, row.token_hash)
+        raise SessionExpired()
+    if last is None or now - last > SEEN_EVERY:  # not a write on every request
         row.last_seen_at = now
     return principal_for_user(row.user, "web")
 

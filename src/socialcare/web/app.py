@@ -10,6 +10,7 @@ Run it: ``uvicorn --factory socialcare.web.app:create_app``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -23,10 +24,11 @@ from socialcare import __version__ as _version
 from socialcare.core.db import make_engine
 from socialcare.core.settings import get_settings
 from socialcare.kit.discovery import domain_modules
-from socialcare.web import errors
+from socialcare.web import errors, logs, metrics
 from socialcare.web.csrf import CsrfCookieMiddleware
 from socialcare.web.deps import public
 from socialcare.web.limits import body_limit
+from socialcare.web.logs import RequestContextMiddleware
 from socialcare.web.nav import collect_nav
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -92,6 +94,10 @@ class SecurityHeadersMiddleware:
 def create_app(database_url: str | None = None) -> FastAPI:
     """``database_url`` binds this app to one database (a second server in the same process, e.g. the
     browser tests); by default the app uses the settings' database."""
+    settings = get_settings()
+    settings.check_production()
+    if os.environ.get(logs.LOGGING_ENV) and not logs.is_configured():
+        logs.configure_logging(settings)  # a web worker process of `socialcare serve --workers N`
     app = FastAPI(
         title="socialcare",
         version=_version,
@@ -132,6 +138,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    metrics.install()
     return app
 
 

@@ -1,6 +1,6 @@
 """Direct mode: socialcare as the referral source toward a partner's own FHIR server.
 
-The SDOH Clinical Care IG's "Direct" exchange (../shared/design/standards.md §1.1): both sides run
+The SDOH Clinical Care IG's "Direct" exchange (docs/standards.md §1.1): both sides run
 FHIR servers. For a referral owned by an organization whose endpoint is ``direct``:
 
 1. ``enqueue`` finds what the partner has not been told yet, as one set query: a new referral
@@ -185,16 +185,18 @@ def enqueue(session: Session, now: datetime | None = None, *, public_fhir: str |
     return len(pending)
 
 
-def due(session: Session, now: datetime, limit: int = 200) -> list[int]:
-    """Ids of the rows to push now: pending, due, and not behind an unsent row of the same referral."""
+def due(session: Session, now: datetime, limit: int = 200, *, endpoint_id: int | None = None) -> list[int]:
+    """Ids of the rows to push now: pending, due, and not behind an unsent row of the same referral
+    (of one partner's endpoint when ``endpoint_id`` is given: the per-partner push job)."""
     before = aliased(FhirOutbound)
-    return list(session.scalars(
-        select(FhirOutbound.id).where(
-            FhirOutbound.status == "pending", FhirOutbound.next_attempt_at <= now,
-            ~exists().where(before.referral_id == FhirOutbound.referral_id, before.id < FhirOutbound.id,
-                            before.status != "sent"),
-        ).order_by(FhirOutbound.id).limit(limit)
-    ))
+    stmt = select(FhirOutbound.id).where(
+        FhirOutbound.status == "pending", FhirOutbound.next_attempt_at <= now,
+        ~exists().where(before.referral_id == FhirOutbound.referral_id, before.id < FhirOutbound.id,
+                        before.status != "sent"),
+    )
+    if endpoint_id is not None:
+        stmt = stmt.where(FhirOutbound.endpoint_id == endpoint_id)
+    return list(session.scalars(stmt.order_by(FhirOutbound.id).limit(limit)))
 
 
 def _diagnostics(response: httpx.Response) -> str:

@@ -1,6 +1,6 @@
 """SDOHCC Task for Patient, pure: what a plan, hub or CBO asks of the member themselves (fill in a
 questionnaire, call a service, read some material, answer a question), with the IG's statuses, their
-transitions and the invariants SDOH-Task-1 to -7 (../shared/design/standards.md §1.3).
+transitions and the invariants SDOH-Task-1 to -7 (docs/standards.md §1.3).
 
 A referral Task (code ``fulfill``) is a referral (referrals/); a Task with one of the codes below is
 a Task for Patient: socialcare keeps it as exchanged, tied to the member and shown only to those who

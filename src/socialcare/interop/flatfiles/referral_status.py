@@ -251,4 +251,8 @@ def apply(session: Session, principal: Principal, steps: list[Step]) -> tuple[in
             except SocialcareError as exc:
                 raise InvalidInput(f"Referral {s.referral_id} refused a change; nothing was imported.", [
                     Problem(f"referral {s.referral_id}: {exc.message}", field="status", row=s.row)]) from None
+    # a referral reported on that was never attributed (made before its contract was set up) is, now
+    from socialcare.contracts.attributing import attribute_missing
+
+    attribute_missing(session, "referral", sorted({s.referral_id for s in steps}))
     return 0, len(steps)
