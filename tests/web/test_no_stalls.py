@@ -151,6 +151,25 @@ def test_identical_uploads_one_winner_the_rest_409(race_server):
     assert health.failures == 0 and health.slowest < 1.0, (health.failures, health.slowest)
 
 
+def test_parallel_wrong_passwords_check_only_five(race_server):
+    """40 wrong passwords at once on one account: attempts are counted one after the other, so only the
+    first five are checked and the rest are refused as locked out."""
+    base, ids = race_server
+
+    def attempt(i):
+        with httpx.Client(base_url=base, timeout=60) as c:
+            return c.post("/api/v1/tokens", json={"username": "race_plan", "password": f"wrong-{i:04d}-guess"}).status_code
+
+    codes = _together(attempt, 40)
+    assert codes == [401] * 40
+    engine = sa.create_engine(ids["url"])
+    with engine.connect() as conn:
+        checked = conn.execute(sa.text("SELECT count(*) FROM audit_event WHERE action = 'login.failed' "
+                                       "AND username = 'race_plan'")).scalar()
+    engine.dispose()
+    assert checked == 5
+
+
 def _fhir_writes_are_async() -> bool:
     import inspect
 
@@ -189,21 +208,3 @@ def test_concurrent_fhir_task_puts_one_winner_the_rest_409(race_server):
     assert accepted == 1
     assert health.failures == 0 and health.slowest < 1.0, (health.failures, health.slowest)
 
-
-def test_parallel_wrong_passwords_check_only_five(race_server):
-    """40 wrong passwords at once on one account: attempts are counted one after the other, so only the
-    first five are checked and the rest are refused as locked out."""
-    base, ids = race_server
-
-    def attempt(i):
-        with httpx.Client(base_url=base, timeout=60) as c:
-            return c.post("/api/v1/tokens", json={"username": "race_plan", "password": f"wrong-{i:04d}-guess"}).status_code
-
-    codes = _together(attempt, 40)
-    assert codes == [401] * 40
-    engine = sa.create_engine(ids["url"])
-    with engine.connect() as conn:
-        checked = conn.execute(sa.text("SELECT count(*) FROM audit_event WHERE action = 'login.failed' "
-                                       "AND username = 'race_plan'")).scalar()
-    engine.dispose()
-    assert checked == 5
