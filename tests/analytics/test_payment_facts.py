@@ -13,6 +13,7 @@ from socialcare.analytics import savings as sv
 from socialcare.analytics.synth import SynthSpec, generate
 from socialcare.core.errors import InvalidInput
 from tests.analytics.conftest import params_from
+from tests.delivery.conftest import p  # noqa: F401 - a partnership with a settler for the ledger test
 
 payments = pytest.importorskip("socialcare.payments")
 
@@ -154,3 +155,55 @@ def test_the_page_offers_the_same_facts_as_a_yaml_file(supported):
     assert yaml.safe_load(text) == facts
     statement = _settle(yaml.safe_load(text))
     assert statement.by_term()["savings"] > 0
+
+
+def test_facts_recorded_on_the_contract_settle_it_in_the_ledger(db, p, supported, unsupported):  # noqa: F811
+    """With the ledger, the contract's own settlement reads the report's facts: recorded once as the
+    contract's total-cost-of-care fact, nothing typed in again."""
+    from datetime import date
+
+    from socialcare.analytics import service
+    from socialcare.payments import ledger
+    from tests.delivery.test_service import add_contract
+
+    r = supported
+    c = add_contract(db, p, TERMS, start=r.params.performance_start, end=date(r.params.performance_end.year, 12, 31))
+    admin = p.users["admin"]
+    f = service.record_on_contract(db, admin, c.id, r)
+    assert f.kind == "tcoc" and f.term_id == "savings" and f.on_date.month == r.params.performance_end.month
+    assert f.data["projected_tcoc"] == str(r.projected_tcoc) and "shared-savings report" in f.reason
+    st = ledger.settle_contract(db, admin, c.id, str(r.params.performance_end.year)).statement
+    expected = ((r.projected_tcoc - r.actual_tcoc - Decimal("20000")) * Decimal("0.48")).quantize(
+        Decimal("0.01"), ROUND_HALF_UP)
+    assert st.total == expected
+    # savings the DiD does not support are not recorded
+    with pytest.raises(InvalidInput):
+        service.record_on_contract(db, admin, c.id, unsupported)
+
+
+def test_cli_records_the_facts_on_a_contract(db, p, tmp_path_factory, monkeypatch):  # noqa: F811
+    from contextlib import contextmanager
+    from datetime import date
+
+    from typer.testing import CliRunner
+
+    import socialcare.core.db as core_db
+    from socialcare.cli.main import app
+    from socialcare.payments.models import ManualFact
+    from tests.delivery.test_service import add_contract
+
+    @contextmanager
+    def same_session():  # the command's unit of work is the test's transaction
+        yield db
+
+    monkeypatch.setattr(core_db, "unit_of_work", same_session)
+    data = _synth(tmp_path_factory, "cli3000c", 3000, 32, 0.6)
+    c = add_contract(db, p, TERMS, start=date(2025, 1, 1), end=date(2025, 12, 31))
+    runner = CliRunner()
+    no_user = runner.invoke(app, ["savings", "report", str(data), "--contract", str(c.id)])
+    assert no_user.exit_code != 0
+    r = runner.invoke(app, ["savings", "report", str(data), "--trend", "0.05", "--bootstrap", "300",
+                            "--quality-met", "4", "--contract", str(c.id), "--as", p.users["admin"].username])
+    assert r.exit_code == 0, r.output
+    f = db.query(ManualFact).filter_by(contract_id=c.id, kind="tcoc").one()
+    assert f.term_id == "savings" and f.data["quality_metrics_met"] == 4 and f.on_date == date(2025, 12, 31)

@@ -14,7 +14,7 @@ from socialcare.referrals import service as referrals
 
 
 def _run(db, name, **kwargs) -> JobRun:
-    run_id = queue.enqueue(name, queued_by="test", **kwargs)
+    run_id = queue.enqueue(name, queued_by="test", dedupe=False, **kwargs)
     queue.execute(run_id)
     db.expire_all()
     return db.get(JobRun, run_id)

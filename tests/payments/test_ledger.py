@@ -69,7 +69,10 @@ def test_three_months_from_the_records_carry_recoupment_caps_and_penalties(db, p
     assert amounts(db, mar) == {"fee: S5170": D("1000.00"), "upfront payment": D("1500.00"),
                                 "recoupment": D("-500.00"), "penalty occurrence 1": D("-100.00")}
     assert mar.total == D("1900.00") and mar.carry["recoupment"]["start-up"]["balance"] == "1000.00"
-    assert mar.inputs["counts"]["units"] == {"S5170": 120} and mar.inputs["counts"]["members_served"] == 2
+    assert mar.inputs["counts"]["units"] == {"S5170": 120} and mar.inputs["counts"]["members_billed"] == 2
+    from socialcare.measures.engine import members_served  # the scorecard's count for the same month
+
+    assert mar.inputs["counts"]["members_served"] == members_served(db, c.id, date(2026, 3, 1), date(2026, 3, 31))
     assert len(mar.facts_sha256) == 64 and len(mar.terms_sha256) == 64
     ledger.act(db, admin, mar.id, "approve")
 

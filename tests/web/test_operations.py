@@ -20,7 +20,8 @@ def test_production_refuses_the_demo_secret_and_sqlite(tmp_path):
     with pytest.raises(ProductionMisconfigured, match="SECRET_KEY"):
         Settings(env="production", database_url=PG, secret_key=DEFAULT_SECRET_KEY).check_production()
     with pytest.raises(ProductionMisconfigured, match="SQLite"):
-        Settings(env="production", data_dir=tmp_path, secret_key=GOOD_SECRET).check_production()
+        Settings(env="production", database_url=f"sqlite:///{tmp_path / 'x.db'}",
+                 secret_key=GOOD_SECRET).check_production()
     with pytest.raises(ProductionMisconfigured, match="CLOCK_FILE"):
         Settings(env="production", database_url=PG, secret_key=GOOD_SECRET,
                  clock_file=tmp_path / "c").check_production()

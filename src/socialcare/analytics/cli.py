@@ -239,6 +239,11 @@ def savings_report(
         "--allow-unsupported",
         help="write the facts even when the DiD does not support the savings (the JOC's decision)",
     ),
+    contract: int = typer.Option(
+        None, "--contract", help="record the facts on this contract for its own settlement (needs --as)"
+    ),
+    as_user: str = typer.Option(None, "--as", help="with --contract: the user recording them"),
+    on: str = typer.Option(None, "--on", help="with --contract: the fact's date (default: end of the performance period)"),
 ) -> None:
     """The shared-savings report: projected vs actual TCOC, net of guaranteed payments, with a DiD.
 
@@ -249,6 +254,8 @@ def savings_report(
     from socialcare.analytics import savings as sv
     from socialcare.analytics.service import payment_handoff
 
+    if contract is not None and not as_user:
+        raise InvalidInput("say who records the facts", [Problem("give --as USER with --contract", field="--as")])
     if facts_out and facts_out.suffix.lower() not in (".yaml", ".yml", ".json"):
         raise InvalidInput("the facts file is .yaml or .json", [Problem("use .yaml or .json", field="--facts-out")])
     values: dict = {}
@@ -325,10 +332,34 @@ def savings_report(
         if facts is not None and facts_out:
             console.print(f"Wrote the settlement facts to {facts_out}: socialcare payments settle TERMS.yaml "
                           f"--facts {facts_out} --period ...")
-    if facts_out and facts is None:
+    if contract is not None and facts is not None:
+        _record(contract, as_user, report, term_id, on, allow_unsupported)
+    if (facts_out or contract is not None) and facts is None:
         # the same exit status whatever the output format
-        err_console.print(f"[bold red]{facts_out} not written[/bold red]: {refused}", soft_wrap=True)
+        err_console.print(f"[bold red]Settlement facts not handed on[/bold red]: {refused}", soft_wrap=True)
         raise typer.Exit(1)
+
+
+def _record(contract_id: int, username: str, report, term_id: str, on: str | None, allow_unsupported: bool) -> None:
+    """Record the facts on the contract (payments ledger): its settlement reads them directly."""
+    from socialcare.analytics.service import record_on_contract
+    from socialcare.core.db import unit_of_work
+    from socialcare.core.errors import NotFound
+    from socialcare.security import repository as security_repo
+    from socialcare.security.service import principal_for_user
+
+    try:
+        day = date.fromisoformat(on) if on else None
+    except ValueError:
+        raise InvalidInput("bad date", [Problem(f"{on!r} is not YYYY-MM-DD", field="--on")]) from None
+    with unit_of_work() as s:
+        user = security_repo.user_by_username(s, username)
+        if user is None or not user.is_active:
+            raise NotFound(f"No active user '{username}'.")
+        f = record_on_contract(s, principal_for_user(user, via="cli"), contract_id, report, term_id, on=day,
+                               allow_unsupported=allow_unsupported)
+        err_console.print(f"Recorded the total cost of care figures on contract {contract_id} (fact {f.id}, "
+                          f"{f.on_date}): socialcare payments settle-contract {contract_id} --period ...")
 
 
 def _write_facts(path: Path, facts: dict, report) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import yaml
 from sqlalchemy.orm import Session
 
 from socialcare.analytics import datasets, savings
-from socialcare.core.errors import InvalidInput
+from socialcare.core.errors import InvalidInput, Problem
 from socialcare.security import audit
 from socialcare.security.principal import Principal
 
@@ -56,3 +58,22 @@ def facts_yaml(facts: dict, report: savings.SavingsReport, filename: str = "fact
         f"{filename} --period ...\n"
     )
     return head + yaml.safe_dump(facts, sort_keys=False)
+
+
+def record_on_contract(session: Session, principal: Principal, contract_id: int, report: savings.SavingsReport,
+                       term_id: str = "savings", *, on: date | None = None, allow_unsupported: bool = False):
+    """Record the report's facts on the contract (a ``tcoc`` manual fact of the payments ledger), so
+    the contract's own settlement (``socialcare payments settle-contract``) reads them with no copying.
+    ``on`` defaults to the last day of the performance period, the period the term settles."""
+    from socialcare.payments import ledger
+
+    facts, refused = payment_handoff(report, term_id, allow_unsupported=allow_unsupported)
+    if facts is None:
+        raise InvalidInput("the savings facts were not recorded", [Problem(refused or "", field=f"tcoc.{term_id}")])
+    p = report.params
+    end = p.performance_end
+    on = on or (date(end.year + end.month // 12, end.month % 12 + 1, 1) - timedelta(days=1))
+    reason = (f"shared-savings report ({report.engine}): performance {p.performance_start:%Y-%m} to {end:%Y-%m}, "
+              f"savings {'supported' if report.savings_supported else 'NOT supported (settled by decision)'}")
+    return ledger.add_manual_fact(session, principal, contract_id, "tcoc", on, reason, term_id=term_id,
+                                  data=facts["tcoc"][term_id])

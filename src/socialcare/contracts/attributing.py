@@ -284,6 +284,9 @@ def _tables():
     }
 
 
+BATCH = 50_000  # rows read, decided and written at a time (a million service records never sit in memory)
+
+
 def attribute_existing(session: Session, *, kinds: tuple[str, ...] = rule.KINDS, plan_id: int | None = None,
                        recheck: bool = False, today: date | None = None) -> dict[str, dict[str, int]]:
     """Attribute the rows that have no contract version yet (or every row with ``recheck``); counts per kind:
@@ -294,33 +297,37 @@ def attribute_existing(session: Session, *, kinds: tuple[str, ...] = rule.KINDS,
     for kind in kinds:
         model, cols = tables[kind]
         t = model.__table__
-        q = select(*[t.c[c] for c in cols])
+        base = select(*[t.c[c] for c in cols])
         if plan_id is not None:
-            q = q.where(t.c.plan_id == plan_id)
+            base = base.where(t.c.plan_id == plan_id)
         if not recheck:
-            q = q.where(t.c.contract_version.is_(None), t.c.contract_reason.is_(None))
-        if kind == "referral":
-            q = q.order_by(t.c.parent_id.is_not(None), t.c.id)  # parents decide first
-        rows = [dict(r) for r in session.execute(q).mappings()]
-        if recheck:
-            for r in rows:
-                if kind != "disbursement" and not (kind == "referral" and r.get("batch_id")):
-                    r["contract_id"] = None
-        counts = {"rows": len(rows), "attributed": 0, "ambiguous": 0, "none": 0}
-        # sub-referrals need their parents' decisions: two passes for referrals
-        passes = ([r for r in rows if r.get("parent_id") is None], [r for r in rows if r.get("parent_id")]) \
-            if kind == "referral" else (rows,)
-        for part in passes:
-            for a in annotate(session, kind, part, book=book, today=today):
-                counts[a.status] += 1
-            for i in range(0, len(part), CHUNK):
-                session.execute(
-                    update(t).where(t.c.id == bindparam("_id")).values(
-                        contract_id=bindparam("_c"), contract_version=bindparam("_v"),
-                        contract_reason=bindparam("_r")).execution_options(synchronize_session=False),
-                    [{"_id": r["id"], "_c": r["contract_id"], "_v": r["contract_version"], "_r": r["contract_reason"]}
-                     for r in part[i:i + CHUNK]])
-            session.flush()
+            base = base.where(t.c.contract_version.is_(None), t.c.contract_reason.is_(None))
+        counts = {"rows": 0, "attributed": 0, "ambiguous": 0, "none": 0}
+        # sub-referrals need their parents' decisions: parents first, then children
+        passes = ([t.c.parent_id.is_(None)], [t.c.parent_id.is_not(None)]) if kind == "referral" else ([],)
+        for conds in passes:
+            after = 0
+            while True:
+                part = [dict(r) for r in session.execute(
+                    base.where(*conds, t.c.id > after).order_by(t.c.id).limit(BATCH)).mappings()]
+                if not part:
+                    break
+                after = part[-1]["id"]
+                if recheck:
+                    for r in part:
+                        if kind != "disbursement" and not (kind == "referral" and r.get("batch_id")):
+                            r["contract_id"] = None
+                counts["rows"] += len(part)
+                for a in annotate(session, kind, part, book=book, today=today):
+                    counts[a.status] += 1
+                for k in range(0, len(part), CHUNK):
+                    session.execute(
+                        update(t).where(t.c.id == bindparam("_id")).values(
+                            contract_id=bindparam("_c"), contract_version=bindparam("_v"),
+                            contract_reason=bindparam("_r")).execution_options(synchronize_session=False),
+                        [{"_id": r["id"], "_c": r["contract_id"], "_v": r["contract_version"],
+                          "_r": r["contract_reason"]} for r in part[k:k + CHUNK]])
+                session.flush()
         report[kind] = counts
     return report
 

@@ -274,6 +274,8 @@ def terms_yaml(inputs: ModelingInputs, model: str) -> str:
     if model == "fee_for_service":
         extra = "".join(f", {k}: {v}" for k, v in (("min_units", t.ffs_min_units), ("max_units", t.ffs_max_units))
                         if v is not None)
+        if extra:  # the model's guarantee and cap are for the whole horizon, settled here as one period
+            extra += ", limits_per: settlement_period"
         return head + "  - id: ffs\n    model: fee_for_service\n" + fee.format(code=SERVICE_CODE, rate=t.ffs_rate,
                                                                                  extra=extra)
     if model == "bundled":

@@ -78,6 +78,7 @@ def gather(session: Session, contract, terms, start: date, end: date, manual: li
     """Facts for ``terms`` over start..end (already clipped to the contract's term); ``orgs``: only
     these delivering organizations (a hub's subcontract with one network CBO)."""
     notes: list[str] = []
+    explicit_orgs = bool(orgs)
     if session.get_bind().dialect.name == "postgresql":  # room to hash a million rows, this transaction only
         session.execute(text("SET LOCAL work_mem = '128MB'"))
     orgs = orgs or delivering_orgs(session, contract.counterparty_id, start, end)
@@ -122,11 +123,23 @@ def gather(session: Session, contract, terms, start: date, end: date, manual: li
                   sources={k: src for k in ("episodes", "engagements", "pathway_completions", "disbursements",
                                             "members", "member_months", "metrics", "penalty_occurrences", "tcoc",
                                             "joc_hours")})
+    counts["members_billed"] = counts.pop("members_served", 0)
+    counts["members_served"] = _scorecard_members(session, contract, start, end, orgs if explicit_orgs else None)
     counts |= {"episodes": len(episodes), "engagements": sum(engagements.values()),
                "pathways_completed": sum(sum(v.values()) for v in completions.values()),
                "disbursements": len(disbursements), "organizations": orgs,
                "member_months": {k: v for k, v in member_months.items()}}
     return Gathered(facts, notes, counts)
+
+
+def _scorecard_members(session, contract, start, end, orgs) -> int | None:
+    """Members served as the scorecard counts them (the measures engine's one definition), so a
+    statement's member count equals the scorecard's for the same month."""
+    try:
+        from socialcare.measures.engine import members_served
+    except ImportError:  # measures not installed
+        return None
+    return members_served(session, contract.id, start, end, orgs[0] if orgs and len(orgs) == 1 else None)
 
 
 def _member_level(terms) -> bool:
