@@ -90,14 +90,21 @@ def test_cbo_and_hub_users_see_no_member(client_factory, client, db, world):
         assert any(e.member_id == target.id for e in refused)
 
 
-def test_a_shared_member_is_visible_to_the_cbo_and_audited(client_factory, db, world, monkeypatch):
-    """Sharing (referral + consent) is decided in security.sharing; when it shares a member, the CBO
+def test_a_shared_member_is_visible_to_the_cbo_and_audited(client_factory, db, world):
+    """Sharing (referral + consent) is decided in security.access; when it shares a member, the CBO
     can open that member's profile, and only that one."""
-    import socialcare.security.sharing as sharing
-    from socialcare.members.models import Member
+    from datetime import UTC, datetime
+
+    from socialcare.referrals.models import Consent, Referral
 
     shared = world.members_a[1]
-    monkeypatch.setattr(sharing, "shared_member_ids", lambda p: sa.select(Member.id).where(Member.id == shared.id))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    db.add(Referral(plan_id=world.plan_a.id, requester_org_id=world.plan_a.id, owner_org_id=world.cbo.id,
+                    member_id=shared.id, need_domain="food", status="in-progress", requested_at=now,
+                    created_at=now, updated_at=now))
+    db.add(Consent(member_id=shared.id, plan_id=world.plan_a.id, organization_id=world.cbo.id, scope="referral",
+                   granted_at=now))
+    db.flush()
     c = client_factory("cbo_staff")
     assert c.get(f"/members/{shared.id}").status_code == 200
     assert c.get(f"/members/{world.members_a[0].id}").status_code == 403

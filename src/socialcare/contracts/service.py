@@ -25,6 +25,7 @@ from socialcare.contracts.models import Contract, ContractVersion, MemberSelecti
 from socialcare.core.clock import today
 from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from socialcare.directory.models import Organization
+from socialcare.kit.cells import safe_row
 from socialcare.kit.codes import OrgKind
 from socialcare.security import audit
 from socialcare.security.principal import Principal
@@ -425,9 +426,9 @@ def selection_csv(session: Session, principal: Principal, contract_id: int, sele
     w.writerow(["rank", "plan_member_id", "first_name", "last_name", "birth_date", "county", "zip",
                 "preferred_language", "product_line", "risk_score", "stratum"])
     for s, m in rows:
-        w.writerow([s.rank, m.plan_member_id, m.first_name, m.last_name, m.birth_date.isoformat(), m.county or "",
-                    m.zip or "", m.preferred_language, m.product_line,
-                    "" if m.risk_score is None else str(m.risk_score), s.stratum or ""])
+        w.writerow(safe_row([s.rank, m.plan_member_id, m.first_name, m.last_name, m.birth_date.isoformat(),
+                             m.county or "", m.zip or "", m.preferred_language, m.product_line,
+                             "" if m.risk_score is None else str(m.risk_score), s.stratum or ""]))
     return buf.getvalue()
 
 

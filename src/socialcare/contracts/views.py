@@ -125,6 +125,6 @@ def render_export_html(ctx: dict) -> str:
 
 
 def render_export_pdf(ctx: dict) -> bytes:
-    from weasyprint import HTML
+    from socialcare.kit.pdf import html_to_pdf
 
-    return HTML(string=render_export_html(ctx)).write_pdf()
+    return html_to_pdf(render_export_html(ctx))

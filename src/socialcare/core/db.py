@@ -45,6 +45,18 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def limit_waits(session: Session) -> None:
+    """For a request's transaction on PostgreSQL: a contended row (lock_timeout) or a runaway statement
+    (statement_timeout) ends in an error the web layer answers 409/503, never a request that waits
+    forever. Jobs and the CLI (long bulk statements) keep the server's defaults."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    settings = get_settings()
+    session.connection().exec_driver_sql(
+        f"SET LOCAL statement_timeout = {int(settings.db_statement_timeout_ms)}; "
+        f"SET LOCAL lock_timeout = {int(settings.db_lock_timeout_ms)}")
+
+
 @lru_cache
 def get_engine() -> Engine:
     return make_engine(get_settings().effective_database_url)
@@ -80,6 +92,17 @@ def savepoint(session: Session) -> Iterator[None]:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     with session.begin_nested():
         yield
+
+
+def serialize(session: Session, key: str) -> None:
+    """Until this transaction ends, other transactions asking for the same ``key`` wait: a check
+    followed by an insert (is there already an open referral? a failed sign-in count) cannot interleave.
+    PostgreSQL: a transaction-level advisory lock; SQLite: its one write lock, taken now."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%(k)s))", {"k": key})
+    elif conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

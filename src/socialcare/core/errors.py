@@ -64,6 +64,34 @@ class Conflict(SocialcareError):
     title = "Conflict"
 
 
+class Busy(SocialcareError):
+    """The database did not answer in time (a long statement, a row another request holds): try again."""
+
+    status_code = 503
+    title = "Busy"
+
+
+def from_database_error(exc: BaseException) -> SocialcareError | None:
+    """The user-facing error a database error stands for (None: a bug). Lock and statement timeouts,
+    serialization failures and deadlocks are a busy record, never a hang; a unique violation is the same
+    thing done twice; a value the database cannot hold (a number beyond 32 bits, a NUL byte) is bad input."""
+    orig = getattr(exc, "orig", None) or exc  # SQLAlchemy's wrapper, or the driver's own (COPY, raw cursors)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    text = str(orig or exc)
+    if state in ("55P03", "40001", "40P01") or "database is locked" in text:
+        return Conflict("Someone else is changing this record right now; reload and try again.")
+    if state == "57014":
+        return Busy("The server is busy and the request took too long; try again in a moment.")
+    if state == "23505" or "UNIQUE constraint failed" in text:
+        return Conflict("This was already recorded (the same thing was sent twice).")
+    if state == "23503" or "FOREIGN KEY constraint failed" in text:
+        return InvalidInput("A record it refers to does not exist.", [Problem("refers to a record that does not exist")])
+    if (state or "").startswith("22") or "NUL" in text or "out of range" in text:
+        return InvalidInput("A value is not one the database can hold.",
+                            [Problem("a value is out of range or contains a character that is not allowed")])
+    return None
+
+
 @dataclass
 class InvalidInput(SocialcareError):
     """Input rejected as a whole; ``problems`` lists every bad file/row/field found."""

@@ -29,7 +29,14 @@ class Settings(BaseSettings):
         description="signs session cookies and CSRF tokens",
     )
     session_max_age_seconds: int = 8 * 3600
-    cookie_secure: bool = Field(default=False, description="set true behind HTTPS")
+    cookie_secure: bool = Field(default=False, description="set true behind HTTPS: Secure cookies and HSTS")
+    hsts_max_age_seconds: int = Field(default=31536000, description="Strict-Transport-Security max-age when "
+                                      "cookie_secure is set (served over HTTPS)")
+    session_idle_seconds: int = Field(default=30 * 60, description="a web session unused this long ends")
+    max_body_bytes: int = Field(default=1_000_000, description="largest request body a form or JSON route takes")
+    max_upload_bytes: int = Field(default=10_000_000, description="largest file an upload route takes")
+    db_statement_timeout_ms: int = Field(default=30_000, description="PostgreSQL: longest statement of a request")
+    db_lock_timeout_ms: int = Field(default=5_000, description="PostgreSQL: longest wait for a row lock, then 409")
     small_cell_threshold: int = Field(default=11, description="counts below this are suppressed outside the plan")
     analytics_data_dir: Path | None = Field(
         default=None,

@@ -39,7 +39,7 @@ from socialcare.delivery.models import (
 )
 from socialcare.directory.models import Organization, Service
 from socialcare.members.models import Member
-from socialcare.security import audit
+from socialcare.security import access, audit
 from socialcare.security.principal import Principal
 from socialcare.security.rules import is_plan_role
 
@@ -58,13 +58,9 @@ def _require_writer(principal: Principal) -> None:
 def _member_for_write(session: Session, principal: Principal, member_id: int | None, action: str) -> Member:
     if member_id is None:
         raise InvalidInput("Which member?", [Problem("which member?", field="member_id")])
-    m = repo.visible_member(session, principal, member_id)
-    if m is None:
-        audit.record_denied(session, principal, action, object_type="member", object_id=member_id,
-                            member_id=member_id if session.get(Member, member_id) else None,
-                            reason="member not shared with the organization")
-        raise Forbidden("This member is not shared with your organization (an open referral and the member's "
-                        "consent are needed).")
+    access.require(session, principal, access.Purpose.RECORD_SERVICE, member_id, action)
+    m = session.get(Member, member_id)
+    assert m is not None
     return m
 
 
@@ -174,6 +170,18 @@ def record_service(session: Session, principal: Principal, data: rules.ServiceRe
     member = _member_for_write(session, principal, data.member_id, "delivery.service.record")
     referral_id = _referral_ok(session, principal, data.referral_id, member.id)
     staff_id, staff_name = _staff(session, principal, data.staff_user_id)
+    code = checked.code.text if checked.code else None
+    # one line per (member, referral, day, code): a retried or doubled request records it once. The
+    # member's row lock serializes concurrent recordings for the member on PostgreSQL.
+    session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
+    same = session.scalar(select(ServiceRecord.id).where(
+        ServiceRecord.member_id == member.id, ServiceRecord.organization_id == principal.org_id,
+        ServiceRecord.referral_id.is_(None) if referral_id is None else ServiceRecord.referral_id == referral_id,
+        ServiceRecord.service_date == data.service_date, ServiceRecord.service_code.is_(None) if code is None
+        else ServiceRecord.service_code == code, ServiceRecord.status == "recorded").limit(1))
+    if same is not None:
+        raise Conflict(f"This service ({code or 'no code'} on {data.service_date}) is already recorded for this "
+                       f"member as record #{same}; change its units, or mark it entered in error.")
     rec = ServiceRecord(
         plan_id=member.plan_id, member_id=member.id, organization_id=principal.org_id, referral_id=referral_id,
         service_id=svc.id, need_domain=svc.need_domain,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from socialcare.core.clock import today
 from socialcare.directory.models import HubNetworkMembership, Location, Organization, Service, ServiceArea
+from socialcare.security.models import User
 from socialcare.security.principal import Principal
 
 
@@ -204,6 +205,16 @@ def hubs_of(session: Session, cbo_id: int, on: date) -> list[Organization]:
             .order_by(Organization.name)
         )
     )
+
+
+def in_network(session: Session, hub_id: int, cbo_id: int, on: date) -> bool:
+    return session.scalar(select(HubNetworkMembership.id).where(
+        HubNetworkMembership.hub_id == hub_id, HubNetworkMembership.cbo_id == cbo_id, _active_on(on)).limit(1)
+    ) is not None
+
+
+def has_accounts(session: Session, org_id: int) -> bool:
+    return session.scalar(select(User.id).where(User.organization_id == org_id).limit(1)) is not None
 
 
 def network_size(session: Session, hub_id: int, on: date) -> int:

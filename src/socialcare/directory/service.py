@@ -8,12 +8,13 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import Session
 
 from socialcare.core.clock import today
-from socialcare.core.errors import InvalidInput, NotFound, Problem
+from socialcare.core.errors import Forbidden, InvalidInput, NotFound, Problem
 from socialcare.directory import repository as repo
 from socialcare.directory.models import Organization, Service
 from socialcare.directory.repository import DirectoryFilters
 from socialcare.kit.codes import NeedDomain, OrgKind
 from socialcare.kit.pagination import PageResult, paginate
+from socialcare.security import audit
 from socialcare.security.principal import Principal
 
 _ZIP = re.compile(r"^\d{5}$")
@@ -97,6 +98,29 @@ def search_services(
 ) -> PageResult[Service]:
     principal.require("directory:read")
     return paginate(session, repo.services_select(f), page, page_size)
+
+
+def may_edit_organization(session: Session, principal: Principal, org: Organization, *,
+                          listed_by_principal: bool = False) -> bool:
+    """Whose listing is it: an organization edits its own; a hub edits its current network members'
+    (CBOs); the organization that brought a listing in from outside (FHIR, HSDS) keeps it up to date
+    while no one of that organization has an account. Nobody else, whatever their role."""
+    if not principal.can("directory:write"):
+        return False
+    if org.id == principal.org_id:
+        return True
+    if principal.is_hub and org.kind == OrgKind.CBO and repo.in_network(session, principal.org_id, org.id, today()):
+        return True
+    return listed_by_principal and org.kind != OrgKind.HEALTH_PLAN and not repo.has_accounts(session, org.id)
+
+
+def require_edit_organization(session: Session, principal: Principal, org: Organization, action: str, *,
+                              listed_by_principal: bool = False) -> None:
+    if not may_edit_organization(session, principal, org, listed_by_principal=listed_by_principal):
+        audit.record_denied(session, principal, action, object_type="organization", object_id=org.id,
+                            reason="not the organization's own listing nor a network member's")
+        raise Forbidden(f"{org.name} is not your organization's listing (nor a network member's); "
+                        "only that organization may change it.")
 
 
 def organization_detail(session: Session, principal: Principal, org_id: int) -> OrganizationDetail:

@@ -11,6 +11,7 @@ Each file is imported in its own transaction, as the user the folder runs for.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -49,11 +50,35 @@ def layout_for(path: Path, root: Path) -> str | None:
 
 
 def _candidates(root: Path) -> list[Path]:
+    """Regular files in the root and its layout folders. A link (to a file or a folder) is never
+    followed: a planted link could read a file outside the drop folder."""
     out = []
-    for p in [*root.iterdir(), *(q for d in root.iterdir() if d.is_dir() and d.name in LAYOUTS for q in d.iterdir())]:
-        if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."):
+    subdirs = [d for d in root.iterdir() if d.name in LAYOUTS and not d.is_symlink() and d.is_dir()]
+    for p in [*root.iterdir(), *(q for d in subdirs for q in d.iterdir())]:
+        if p.is_symlink() or not p.is_file():
+            continue
+        if p.suffix.lower() in SUFFIXES and not p.name.startswith("."):
             out.append(p)
     return sorted(out)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root)
+
+
+def _read(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write a new file; a link (or anything) already at that name is removed first, never written through."""
+    if path.is_symlink() or path.exists():
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o640)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def _result_text(result: ImportResult | None, error: str | None) -> str:
@@ -67,6 +92,8 @@ def _result_text(result: ImportResult | None, error: str | None) -> str:
 
 
 def _move(path: Path, folder: Path) -> Path:
+    if folder.is_symlink():  # a planted link would move the file outside the drop folder
+        folder.unlink()
     folder.mkdir(exist_ok=True)
     target = folder / path.name
     if target.exists():
@@ -98,12 +125,14 @@ def scan_once(root: Path, principal: Principal, sizes: dict[Path, int] | None = 
         else:
             try:
                 with unit_of_work() as session:
-                    result = import_file(session, replace(principal, via="drop"), lay, path.name, path.read_bytes(),
+                    result = import_file(session, replace(principal, via="drop"), lay, path.name, _read(path),
                                          via="drop")
             except SocialcareError as exc:
                 error = f"{path.name}: {exc}"
         status = result.status if result else "rejected"
-        (base / f"{path.name}.result.txt").write_text(_result_text(result, error), encoding="utf-8")
+        if not _inside(base, root):
+            continue
+        _write_text(base / f"{path.name}.result.txt", _result_text(result, error))
         dest = _move(path, base / ("processed" if status == "accepted" else "rejected"))
         _move(base / f"{path.name}.result.txt", dest.parent)
         outcomes.append(DropOutcome(path, dest, status, result.summary() if result else (error or "")))

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from socialcare.core.errors import InvalidInput, Problem
+from socialcare.directory import service as directory_service
 from socialcare.directory.models import Location, Organization, Service, ServiceArea
 from socialcare.kit.codes import NEED_DOMAINS, ORG_KIND_LABELS, NeedDomain, OrgKind
 from socialcare.security import audit
@@ -583,6 +584,8 @@ def import_hsds(
     result = HsdsImportResult()
     w = result.warnings
     by_hsds_id: dict[str, Organization] = {}
+    not_ours: set[int] = set()
+    ours: set[int] = set()  # created or updated by this import
     for o in orgs:
         name = _fit(o["name"], 200, "organization name", w)
         org = session.scalar(select(Organization).where(Organization.name == name))
@@ -599,12 +602,20 @@ def import_hsds(
             org = Organization(name=name, **values)
             session.add(org)
             result.organizations_created += 1
+        elif not directory_service.may_edit_organization(session, principal, org):
+            # another organization's listing: a file never rewrites it, nor adds to it
+            w.append(f"organization '{name}' is another organization's listing; left unchanged")
+            not_ours.add(org.id)
+            by_hsds_id[o.get("id")] = org
+            continue
         else:
+            values.pop("kind")  # what kind of organization it is does not come from a file
             for k, v in values.items():
                 if v is not None:
                     setattr(org, k, v)
             result.organizations_updated += 1
         session.flush()
+        ours.add(org.id)
         by_hsds_id[o.get("id")] = org
         existing_locs = {loc.name for loc in session.scalars(select(Location).where(Location.organization_id == org.id))}
         for loc in o.get("locations") or []:
@@ -634,6 +645,11 @@ def import_hsds(
             org = session.scalar(select(Organization).where(Organization.name == (org_obj or {}).get("name")))
         if org is None:
             w.append(f"service '{s.get('name')}': its organization is not in the file or the directory; skipped")
+            continue
+        if org.id in not_ours or (org.id not in ours and not directory_service.may_edit_organization(
+                session, principal, org)):
+            if org.id not in not_ours:
+                w.append(f"service '{s.get('name')}': {org.name} is another organization's listing; skipped")
             continue
         detail = _codes(s.get("attributes"), DETAIL_TAXONOMY)
         domain = next(iter(_codes(s.get("attributes"), NEED_TAXONOMY)), None) or default_need_domain

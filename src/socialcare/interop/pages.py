@@ -12,6 +12,7 @@ from socialcare.interop.flatfiles.layouts import LAYOUTS
 from socialcare.interop.flatfiles.service import import_file, recent_imports
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, csrf_protect, require_page
+from socialcare.web.limits import upload_limit
 from socialcare.web.nav import NavItem
 from socialcare.web.templating import render
 
@@ -33,7 +34,7 @@ def exchange_page(request: Request, db: DbSession, principal: Principal = Import
     })
 
 
-@router.post("/exchange/import", dependencies=[Depends(csrf_protect)])
+@router.post("/exchange/import", dependencies=[Depends(csrf_protect)], max_body_size=upload_limit())
 def exchange_import(request: Request, db: DbSession, principal: Principal = Importer,
                     layout: str = Form(...), file: UploadFile = File(...)):
     from dataclasses import replace
@@ -43,4 +44,4 @@ def exchange_import(request: Request, db: DbSession, principal: Principal = Impo
     return render(request, "interop/exchange.html", {
         "imports": recent_imports(db, principal), "layouts": [lay for lay in LAYOUTS.values() if lay.importable],
         "result": result,
-    }, block="result")
+    }, block="result", status_code=409 if result.status == "duplicate" else 200)  # the same file twice

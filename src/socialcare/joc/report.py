@@ -44,9 +44,9 @@ def report_html(session: Session, principal: Principal, meeting_id: int) -> str:
 
 
 def report_pdf(session: Session, principal: Principal, meeting_id: int) -> bytes:
-    from weasyprint import HTML
+    from socialcare.kit.pdf import html_to_pdf
 
-    return HTML(string=report_html(session, principal, meeting_id)).write_pdf()
+    return html_to_pdf(report_html(session, principal, meeting_id))
 
 
 def filename(session: Session, principal: Principal, meeting_id: int, ext: str) -> str:

@@ -39,4 +39,4 @@ def list_members(
 )
 def get_member(member_id: int, db: DbSession, principal: ApiPrincipal):
     """A plan's own member, or a member shared with a hub/CBO through a referral with consent. Audited."""
-    return schemas.member_detail(service.get_member(db, principal, member_id))
+    return schemas.member_detail(service.member_record(db, principal, member_id)[1])

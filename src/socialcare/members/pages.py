@@ -57,7 +57,7 @@ def roster(
 
 @router.get("/members/{member_id}")
 def profile(request: Request, member_id: int, db: DbSession, principal: PagePrincipal):
-    member = service.get_member(db, principal, member_id)
+    member, record = service.member_record(db, principal, member_id)
     sections: list[dict] = []
     for provider in request.app.state.member_section_providers:
         try:
@@ -70,9 +70,9 @@ def profile(request: Request, member_id: int, db: DbSession, principal: PagePrin
         request,
         "members/profile.html",
         {
-            "m": member,
+            "m": record,
             "age": service.age(member.birth_date),
-            "conditions": [(c.icd10_code, service.condition_label(c.icd10_code)) for c in member.conditions],
+            "conditions": [(c.icd10_code, service.condition_label(c.icd10_code)) for c in record.conditions],
             "sections": sections,
         },
     )

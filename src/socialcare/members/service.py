@@ -15,7 +15,7 @@ from socialcare.kit.pagination import PageResult, paginate
 from socialcare.members import repository as repo
 from socialcare.members.models import Member
 from socialcare.members.repository import MemberFilters
-from socialcare.security import audit
+from socialcare.security import access, audit
 from socialcare.security.principal import Principal
 
 NOT_VISIBLE = (
@@ -77,3 +77,23 @@ def condition_label(code: str) -> str:
         return cm.get_description(code)
     except Exception:  # unknown or retired code: show the code alone
         return ""
+
+
+class ScopedMember:
+    """A member record as the consent scope opens it (security.access.opens): a "referral" consent
+    shares contact and demographics, not race, ethnicity, risk score, PCP, conditions or enrollment."""
+
+    def __init__(self, member: Member, scope: str | None):
+        self._member, self.consent_scope = member, scope
+
+    def __getattr__(self, name: str):
+        value = getattr(self._member, name)
+        if name in access.FULL_RECORD_ONLY and not access.opens(self.consent_scope, name):
+            return [] if isinstance(value, list) else None
+        return value
+
+
+def member_record(session: Session, principal: Principal, member_id: int) -> tuple[Member, ScopedMember]:
+    """The member (audited read) and the record as the caller's consent scope shows it."""
+    member = get_member(session, principal, member_id)
+    return member, ScopedMember(member, access.consent_scope(session, principal, member.id))

@@ -14,7 +14,7 @@ from socialcare.modeling import service
 from socialcare.modeling.cost import UnitCostInputs
 from socialcare.modeling.schemas import MODEL_LABELS, parse_inputs
 from socialcare.security.principal import Principal
-from socialcare.web.deps import DbSession, csrf_protect, require_page
+from socialcare.web.deps import DbSession, FormBody, csrf_protect, require_page
 from socialcare.web.nav import NavItem
 from socialcare.web.templating import render
 
@@ -89,8 +89,7 @@ def cost_page(request: Request, db: DbSession, principal: Principal = User):
 
 
 @router.post("/modeling/cost", dependencies=[Depends(csrf_protect)])
-async def cost_submit(request: Request, db: DbSession, principal: Principal = User):
-    raw = await request.form()
+def cost_submit(request: Request, db: DbSession, raw: FormBody, principal: Principal = User):
     form = {k: str(raw.get(k, "")).strip() for k in COST_DEFAULTS}
     services = service.services_for_cost(db, principal)
     ctx: dict = {"form": form, "services": services, "own_only": service.own_only(principal)}

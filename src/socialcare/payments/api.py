@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from socialcare.payments import claims, finance, hub, ledger, ledger_views, service
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, require_api
+from socialcare.web.limits import upload_limit
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
@@ -26,7 +27,8 @@ class SettleRequest(BaseModel):
     output: service.Output = Field("statement", description="Also return the invoice CSV, claims CSV or X12 837P.")
 
 
-@router.post("/settle", summary="What if: settle pasted payment terms for a period (nothing stored)")
+@router.post("/settle", summary="What if: settle pasted payment terms for a period (nothing stored)",
+             max_body_size=upload_limit())
 def settle(body: SettleRequest, db: DbSession, principal: Settler) -> dict:
     """The statement: one line per term and component (formula, inputs, amount, MLR category,
     paid or reported only) and totals. Amounts are strings (exact decimals). Bad terms or facts

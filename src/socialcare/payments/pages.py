@@ -13,6 +13,7 @@ from socialcare.core.errors import InvalidInput
 from socialcare.payments import claims, finance, hub, ledger, ledger_views, lifecycle, service
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, csrf_protect, require_page
+from socialcare.web.limits import upload_limit
 from socialcare.web.nav import NavItem
 from socialcare.web.templating import redirect, render
 
@@ -56,8 +57,8 @@ def settle_page(request: Request, db: DbSession, principal: Principal = Reader):
     return render(request, "payments/settle.html", {"form": form, "outputs": OUTPUTS})
 
 
-@router.post("/payments/settle", dependencies=[Depends(csrf_protect)])
-async def settle_submit(
+@router.post("/payments/settle", dependencies=[Depends(csrf_protect)], max_body_size=upload_limit())
+def settle_submit(
     request: Request,
     db: DbSession,
     principal: Principal = Reader,
@@ -71,13 +72,13 @@ async def settle_submit(
     services_file: UploadFile | None = File(None),
 ) -> Response:
     if terms_file is not None and terms_file.filename:
-        terms_yaml = (await terms_file.read()).decode("utf-8", errors="replace")
+        terms_yaml = terms_file.file.read().decode("utf-8", errors="replace")
     if facts_file is not None and facts_file.filename:
-        facts_yaml = (await facts_file.read()).decode("utf-8", errors="replace")
+        facts_yaml = facts_file.file.read().decode("utf-8", errors="replace")
     raw: bytes = services_csv.encode()
     name = "services.csv"
     if services_file is not None and services_file.filename:
-        raw, name = await services_file.read(), services_file.filename
+        raw, name = services_file.file.read(), services_file.filename
     output = output if output in dict(OUTPUTS) else "statement"
     form = {"terms_yaml": terms_yaml, "facts_yaml": facts_yaml, "services_csv": services_csv, "period": period,
             "output": output}

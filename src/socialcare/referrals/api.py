@@ -21,6 +21,7 @@ from socialcare.referrals import schemas, service
 from socialcare.referrals.models import Escalation, Referral
 from socialcare.security.principal import Principal
 from socialcare.web.deps import DbSession, require_api
+from socialcare.web.limits import upload_limit
 
 router = APIRouter(tags=["referrals"])
 
@@ -113,7 +114,9 @@ def routing_queue(db: DbSession, principal: Annotated[Principal, Depends(require
     from socialcare.core.clock import utcnow
 
     rows = db.execute(repo.routing_queue_select(principal, utcnow()).limit(200)).all()
-    return [_out(db, principal, r[0]) for r in rows]
+    out = [_out(db, principal, r[0]) for r in rows]
+    service.audit_shown(db, principal, [(o.member.id, o.member.access) for o in out], "referral.routing_queue")
+    return out
 
 
 @router.get("/referrals/{referral_id}", response_model=schemas.ReferralDetail, summary="One referral and its timeline")
@@ -162,7 +165,7 @@ def route(referral_id: int, body: schemas.RouteIn, response: Response, db: DbSes
 
 
 @router.post("/referrals/batches", response_model=schemas.BatchOut, status_code=201,
-             summary="Assign a list of members to a partner (all rows or none)")
+             summary="Assign a list of members to a partner (all rows or none)", max_body_size=upload_limit())
 def assign_batch(body: schemas.BatchIn, db: DbSession,
                  principal: Annotated[Principal, Depends(require_api("referrals:assign_batch"))]):
     rows = service.parse_batch_csv(body.csv, "csv") if body.csv else None
@@ -200,9 +203,7 @@ def revoke_consent(consent_id: int, body: schemas.RevokeIn, db: DbSession,
             summary="A member's consents (plan staff, or the organization they name)")
 def list_consents(member_id: int, db: DbSession,
                   principal: Annotated[Principal, Depends(require_api("referrals:read"))]):
-    rows = [c for c, _name in repo.consents_for_member(db, member_id)
-            if (principal.is_plan and c.plan_id == principal.org_id) or c.organization_id == principal.org_id]
-    return [schemas.ConsentOut.model_validate(c) for c in rows]
+    return [schemas.ConsentOut.model_validate(c) for c in service.consents_visible(db, principal, member_id)]
 
 
 # ---- escalations ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from socialcare.core.clock import utcnow
 from socialcare.core.db import savepoint
-from socialcare.core.errors import Conflict, InvalidInput, Problem
+from socialcare.core.errors import Conflict, Forbidden, InvalidInput, Problem
 from socialcare.directory.models import Organization, Service
 from socialcare.kit.codes import NEED_DOMAINS, OrgKind
 from socialcare.members.models import Member
@@ -25,7 +25,8 @@ from socialcare.referrals import rules, service
 from socialcare.referrals.models import Escalation, Referral
 from socialcare.security.principal import Principal
 from socialcare.security.rules import is_plan_role
-from socialcare.web.deps import DbSession, csrf_protect, require_page
+from socialcare.web.deps import DbSession, audit_denied, csrf_protect, require_page
+from socialcare.web.limits import upload_limit
 from socialcare.web.nav import NavItem
 from socialcare.web.templating import env, redirect, render
 
@@ -180,9 +181,15 @@ def act(request: Request, referral_id: int, db: DbSession,
 @router.get("/referrals/new")
 def new_referral(request: Request, db: DbSession, member_id: int,
                  principal: Principal = Depends(require_page("referrals:create"))):
-    member = db.scalar(select(Member).where(Member.id == member_id, Member.plan_id == principal.org_id))
+    member = db.scalar(select(Member).where(Member.id == member_id, Member.plan_id == principal.org_id)) \
+        if 0 < member_id < 2**31 else None
     if member is None:
+        audit_denied(db, principal, "referral.new", object_type="member", object_id=member_id,
+                     reason="not a member of the plan")
         raise InvalidInput("No such member", [Problem("not a member of your plan", field="member_id")])
+    from socialcare.security import audit
+
+    audit.record(db, principal, "referral.new", object_type="member", object_id=member.id, member_id=member.id)
     partners = db.execute(select(Organization.id, Organization.name, Organization.kind)
                           .where(Organization.kind.in_([OrgKind.HUB, OrgKind.CBO])).order_by(Organization.kind.desc(),
                                                                                            Organization.name)).all()
@@ -344,6 +351,14 @@ def routing_console(request: Request, db: DbSession,
 
 def _routing_context(db: Session, principal: Principal, referral_id: int) -> dict:
     ref = service.get_referral(db, principal, referral_id, audit_read=False)
+    if repo.member_access(db, principal, ref.member_id) == "hidden":
+        # the member withdrew consent to share with the hub: nothing of the member is shown, nor routed
+        from socialcare.security import audit
+
+        audit.record_denied(db, principal, "referral.routing", object_type="referral", object_id=ref.id,
+                            member_id=ref.member_id, reason="consent to share with the hub revoked")
+        raise Forbidden("The member withdrew consent to share with your organization.")
+    service.audit_shown(db, principal, [(ref.member_id, "minimum")], "referral.routing")
     member = db.get(Member, ref.member_id)
     current = repo.open_child(db, ref.id)
     return {"selected": ref, "member": member, "current_child": current,
@@ -384,7 +399,7 @@ def batch_form(request: Request, db: DbSession,
     })
 
 
-@router.post("/referrals/batches", dependencies=[Depends(csrf_protect)])
+@router.post("/referrals/batches", dependencies=[Depends(csrf_protect)], max_body_size=upload_limit())
 def batch_upload(request: Request, db: DbSession,
                  principal: Principal = Depends(require_page("referrals:assign_batch")),
                  partner_org_id: int = Form(...), need_domain: str = Form(...), urgency: str = Form("routine"),

@@ -16,7 +16,7 @@ unexpired and not revoked. Without consent a CBO sees only the minimum necessary
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import (
     ColumnElement,
@@ -33,16 +33,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from socialcare.core.clock import as_utc, utcnow
+from socialcare.core.clock import utcnow
 from socialcare.directory.models import HubNetworkMembership, Organization, Service, ServiceArea
 from socialcare.kit.codes import OrgKind
 from socialcare.members.models import Member
 from socialcare.referrals import rules
 from socialcare.referrals.models import Consent, Escalation, Referral, ReferralEvent
+from socialcare.security import access
 from socialcare.security.principal import Principal
 from socialcare.security.rules import is_plan_role
 
-SHARE_AFTER_CLOSE_DAYS = 90
+SHARE_AFTER_CLOSE_DAYS = access.SHARE_AFTER_CLOSE_DAYS
 
 
 # ---- scoping -------------------------------------------------------------------------------
@@ -82,90 +83,59 @@ def same_organization(principal: Principal, org_id: int | None) -> bool:
 
 
 def active_consent_clause(org_id, member_id_col, now: datetime) -> ColumnElement[bool]:
-    return (
-        select(Consent.id)
-        .where(
-            Consent.member_id == member_id_col,
-            Consent.organization_id == org_id,
-            Consent.revoked_at.is_(None),
-            Consent.granted_at <= now,
-            or_(Consent.expires_at.is_(None), Consent.expires_at > now),
-        )
-        .exists()
-    )
-
-
-def _sharing_referral_clause(org_id: int, now: datetime) -> ColumnElement[bool]:
-    recent = now - timedelta(days=SHARE_AFTER_CLOSE_DAYS)
-    return and_(
-        or_(Referral.owner_org_id == org_id, Referral.requester_org_id == org_id),
-        Referral.status.not_in([rules.Status.DRAFT, rules.Status.ENTERED_IN_ERROR]),
-        or_(Referral.status.in_(list(rules.OPEN)), Referral.closed_at >= recent),
-    )
+    return access.consent_clause(org_id, member_id_col, now)
 
 
 def shared_member_ids_select(principal: Principal, now: datetime | None = None) -> Select:
-    """SELECT of member ids shared with a hub or CBO: a sharing referral AND an active consent."""
-    if principal.is_plan:
-        return select(Member.id).where(Member.plan_id == principal.org_id)
-    now = now or utcnow()
-    return (
-        select(Referral.member_id)
-        .where(
-            _sharing_referral_clause(principal.org_id, now),
-            active_consent_clause(principal.org_id, Referral.member_id, now),
-        )
-        .distinct()
-    )
+    """SELECT of member ids shared with the principal (security.access, READ)."""
+    return access.member_ids(principal, access.Purpose.READ, now)
 
 
-def member_access(session: Session, principal: Principal, member_id: int, now: datetime | None = None) -> str:
-    """How much of a member the principal may see on a referral: full | minimum | hidden.
-
-    Plan staff: full. A hub or CBO: full with an active consent; hidden once its latest consent was
-    revoked; otherwise the minimum necessary for outreach."""
-    if principal.is_plan:
-        return "full" if is_plan_role(principal.role) else "hidden"
-    now = now or utcnow()
-    rows = session.execute(
-        select(Consent.revoked_at, Consent.expires_at, Consent.granted_at)
-        .where(Consent.member_id == member_id, Consent.organization_id == principal.org_id)
-        .order_by(Consent.granted_at.desc(), Consent.id.desc())
-    ).all()
-    for revoked_at, expires_at, granted_at in rows:
-        if revoked_at is None and as_utc(granted_at) <= now and (expires_at is None or as_utc(expires_at) > now):
-            return "full"
-    if rows and rows[0][0] is not None:
-        return "hidden"
-    return "minimum"
+def _facts(session: Session, member_ids: list[int]) -> tuple[dict, dict]:
+    refs: dict[int, list[access.ReferralFact]] = {m: [] for m in member_ids}
+    consents: dict[int, list[access.ConsentFact]] = {m: [] for m in member_ids}
+    for i in range(0, len(member_ids), 5000):
+        chunk = member_ids[i:i + 5000]
+        for mid, owner, requester, status, closed in session.execute(select(
+                Referral.member_id, Referral.owner_org_id, Referral.requester_org_id, Referral.status,
+                Referral.closed_at).where(Referral.member_id.in_(chunk))):
+            refs[mid].append(access.ReferralFact(owner, requester, status, closed))
+        for mid, org, granted, expires, revoked, scope in session.execute(select(
+                Consent.member_id, Consent.organization_id, Consent.granted_at, Consent.expires_at,
+                Consent.revoked_at, Consent.scope).where(Consent.member_id.in_(chunk))
+                .order_by(Consent.member_id, Consent.granted_at.desc(), Consent.id.desc())):
+            consents[mid].append(access.ConsentFact(org, granted, expires, revoked, scope))
+    return refs, consents
 
 
 def member_access_many(session: Session, principal: Principal, member_ids: list[int],
                        now: datetime | None = None) -> dict[int, str]:
-    """member_access for a page of members, in one query."""
+    """How much of each member the principal may see on a referral row: full | minimum | hidden.
+
+    Plan staff: full. A hub or CBO: full while the member is shared with it (security.access READ:
+    a sharing referral and an active consent); hidden once its latest consent was revoked; otherwise
+    (no consent yet, or the sharing window ended) the minimum necessary for outreach."""
     if principal.is_plan:
         level = "full" if is_plan_role(principal.role) else "hidden"
         return {m: level for m in member_ids}
     now = now or utcnow()
-    out = {m: "minimum" for m in member_ids}
-    if not member_ids:
-        return out
-    rows = session.execute(
-        select(Consent.member_id, Consent.revoked_at, Consent.expires_at, Consent.granted_at)
-        .where(Consent.member_id.in_(member_ids), Consent.organization_id == principal.org_id)
-        .order_by(Consent.member_id, Consent.granted_at.desc(), Consent.id.desc())
-    ).all()
-    seen: set[int] = set()
-    for mid, revoked_at, expires_at, granted_at in rows:
-        active = revoked_at is None and as_utc(granted_at) <= now and (expires_at is None or as_utc(expires_at) > now)
-        if active:
+    ids = sorted(set(member_ids))
+    refs, consents = _facts(session, ids)
+    plan_of = dict(session.execute(select(Member.id, Member.plan_id).where(Member.id.in_(ids))).tuples().all()) \
+        if ids else {}
+    out: dict[int, str] = {}
+    for mid in ids:
+        if access.allows(principal, access.Purpose.READ, plan_of.get(mid, -1), refs[mid], consents[mid], now):
             out[mid] = "full"
-        elif mid not in seen and revoked_at is not None and out[mid] != "full":
-            out[mid] = "hidden"
-        seen.add(mid)
+            continue
+        mine = [c for c in consents[mid] if c.organization_id == principal.org_id]
+        out[mid] = "hidden" if mine and mine[0].revoked_at is not None and not any(c.active(now) for c in mine) \
+            else "minimum"
     return out
 
 
+def member_access(session: Session, principal: Principal, member_id: int, now: datetime | None = None) -> str:
+    return member_access_many(session, principal, [member_id], now)[member_id]
 
 
 # ---- single referral -----------------------------------------------------------------------

@@ -19,14 +19,14 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from socialcare.contracts import attributing
 from socialcare.core.clock import as_utc, utcnow
-from socialcare.core.db import savepoint
+from socialcare.core.db import savepoint, serialize
 from socialcare.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from socialcare.directory.models import Organization, Service
 from socialcare.kit.codes import NEED_DOMAINS, NeedDomain, OrgKind
@@ -43,7 +43,7 @@ from socialcare.referrals.models import (
     ReferralEvent,
 )
 from socialcare.referrals.rules import Side, Status
-from socialcare.security import audit
+from socialcare.security import access, audit
 from socialcare.security.principal import Principal
 from socialcare.security.rules import is_plan_role
 
@@ -331,11 +331,27 @@ def act(session: Session, principal: Principal, referral_id: int, action: str, *
            version=new_version)
     if parent_id is not None and action != "note":
         _mirror_to_parent(session, principal, parent_id, ref.id, action, outcome, values, now, at)
+    if outcome.changes_status and outcome.to_status in (Status.CANCELLED, Status.ENTERED_IN_ERROR):
+        _close_children(session, principal, ref.id, outcome.to_status, now)
     if action == "resolve":
         resolve_needs(session, principal, ref.id, need_ids, at=at)
     audit.record(session, principal, f"referral.{action}", object_type="referral", object_id=ref.id,
                  member_id=member_id, detail={"from": from_status, "to": outcome.to_status, "version": new_version})
     return ref
+
+
+def _close_children(session: Session, principal: Principal, parent_id: int, status: str, now: datetime) -> None:
+    """The requester cancelled (or voided) a referral a hub had routed on: the open sub-referral ends
+    with it, so the CBO stops working it (and stops seeing the member once the sharing window ends)."""
+    for child in session.scalars(select(Referral).where(Referral.parent_id == parent_id,
+                                                        Referral.status.in_(list(rules.OPEN)))).all():
+        from_status = child.status
+        version = _cas(session, child, child.version, {
+            "status": status, "updated_at": now, "closed_at": now,
+            "status_reason": f"Referral #{parent_id} was {status.replace('-', ' ')} by its requester"})
+        _event(session, principal, child.id, now, kind="status", action="cancel", from_status=from_status,
+               to_status=status, note=f"Referral #{parent_id} was {status.replace('-', ' ')} by its requester",
+               version=version)
 
 
 _MIRRORED = ("accepted_at", "first_outreach_at", "contacted_at", "enrolled_at", "service_started_at")
@@ -572,21 +588,16 @@ def _open_referral_ids(session: Session, member_id: int, org_id: int) -> list[in
 
 
 def _may_record_for(session: Session, principal: Principal, member: Member, org_id: int) -> bool:
-    if principal.is_plan:
-        return is_plan_role(principal.role) and member.plan_id == principal.org_id
-    if not principal.can("referrals:work") and not principal.can("referrals:route"):
+    """Who records a member's consent to share with an organization: the member's plan; the
+    organization itself on an open referral it holds (consent given at outreach); a hub for a CBO it
+    routed the member to (an open sub-referral it requested). Nobody else."""
+    if not access.may(session, principal, access.Purpose.RECORD_CONSENT, member.id):
         return False
-    # the organization itself (consent given at outreach), or a hub for a CBO it routed the member to
-    owns = session.scalar(select(func.count()).select_from(Referral).where(
-        Referral.member_id == member.id, Referral.status.in_(list(rules.OPEN)),
-        Referral.owner_org_id == principal.org_id))
-    if org_id == principal.org_id:
-        return bool(owns)
-    if principal.is_hub:
-        return bool(session.scalar(select(func.count()).select_from(Referral).where(
-            Referral.member_id == member.id, Referral.requester_org_id == principal.org_id,
-            Referral.owner_org_id == org_id, Referral.status.in_(list(rules.OPEN)))))
-    return False
+    if principal.is_plan or org_id == principal.org_id:
+        return True
+    return principal.is_hub and session.scalar(select(func.count()).select_from(Referral).where(
+        Referral.member_id == member.id, Referral.requester_org_id == principal.org_id,
+        Referral.owner_org_id == org_id, Referral.status.in_(list(rules.OPEN)))) > 0
 
 
 def grant_consent(session: Session, principal: Principal, *, member_id: int, organization_id: int, scope: str,
@@ -607,6 +618,11 @@ def grant_consent(session: Session, principal: Principal, *, member_id: int, org
     if problems:
         raise InvalidInput("The consent was not recorded.", problems)
     member = session.get(Member, member_id)
+    if member is not None and referral_id is not None and session.scalar(select(Referral.id).where(
+            Referral.id == referral_id, Referral.member_id == member_id,
+            or_(Referral.owner_org_id == organization_id, Referral.requester_org_id == organization_id))) is None:
+        raise InvalidInput("The consent was not recorded.", [Problem(
+            "the referral is not this member's referral to that organization", field="referral_id")])
     if member is None or not _may_record_for(session, principal, member, organization_id):
         audit.record_denied(session, principal, "consent.grant", object_type="member", object_id=member_id,
                             member_id=member_id, reason="no open referral or not the member's plan")
@@ -722,7 +738,9 @@ def assign_batch(session: Session, principal: Principal, *, partner_org_id: int,
             Member.plan_id == principal.org_id, Member.plan_member_id.in_(chunk))).all()))
     plan_of: dict[int, int] = {}
     for chunk in _chunks(sorted(int_ids), 5000):
-        plan_of.update(dict(session.execute(select(Member.id, Member.plan_id).where(Member.id.in_(chunk))).all()))
+        # only the plan's own members: another plan's member id reads as unknown (nothing is revealed)
+        plan_of.update(dict(session.execute(select(Member.id, Member.plan_id).where(
+            Member.id.in_(chunk), Member.plan_id == principal.org_id)).all()))
 
     resolved: list[tuple[int, int, str, str, str]] = []  # (row, member id, domain, urgency, reason)
     seen: dict[tuple[int, str], int] = {}
@@ -758,7 +776,9 @@ def assign_batch(session: Session, principal: Principal, *, partner_org_id: int,
             else:
                 seen[key] = i
                 resolved.append((i, mid, domain, urg, r.get("reason") or reason))
-    # members who already have an open referral for the same need with this partner
+    # members who already have an open referral for the same need with this partner; the same list
+    # sent twice at once waits here for the first, then finds its referrals open (all or nothing)
+    serialize(session, f"referral-batch:{principal.org_id}:{partner_org_id}")
     open_pairs: set[tuple[int, str]] = set()
     ids = sorted({m for _r, m, _d, _u, _x in resolved})
     for chunk in _chunks(ids, 5000):
@@ -894,6 +914,12 @@ def set_designated_contact(session: Session, principal: Principal, *, user_id: i
     session.flush()
 
 
+def _works_with(session: Session, org_id: int, plan_id: int) -> bool:
+    return session.scalar(select(Referral.id).where(
+        Referral.plan_id == plan_id, or_(Referral.owner_org_id == org_id, Referral.requester_org_id == org_id)
+    ).limit(1)) is not None
+
+
 def raise_escalation(session: Session, principal: Principal, *, referral_id: int | None, category: str,
                      subject: str, description: str = "", severity: str = "medium", plan_id: int | None = None,
                      barrier: str | None = None, now: datetime | None = None) -> Escalation:
@@ -922,6 +948,9 @@ def raise_escalation(session: Session, principal: Principal, *, referral_id: int
         plan_id, member_id = ref.plan_id, ref.member_id
     elif plan_id is None:
         problems.append(Problem("name the referral (or the plan) this is about", field="referral_id"))
+    elif not _works_with(session, principal.org_id, plan_id):
+        # a plan the organization has never worked with: its queue is none of the organization's business
+        problems.append(Problem("your organization has no referral from this plan", field="plan_id"))
     if problems:
         raise InvalidInput("The escalation was not raised.", problems)
     assert plan_id is not None
@@ -1072,3 +1101,24 @@ def clock_hours(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
     return round((as_utc(end) - as_utc(start)).total_seconds() / 3600, 1)  # type: ignore[operator]
+
+
+def consents_visible(session: Session, principal: Principal, member_id: int) -> list[Consent]:
+    """A member's consents for the member's plan, or those naming the caller's organization (audited)."""
+    rows = [c for c, _name in repo.consents_for_member(session, member_id)
+            if (principal.is_plan and is_plan_role(principal.role) and c.plan_id == principal.org_id)
+            or c.organization_id == principal.org_id]
+    if rows:
+        audit.record(session, principal, "consent.list", object_type="member", object_id=member_id,
+                     member_id=member_id)
+    else:
+        exists = 0 < member_id < 2**31 and session.get(Member, member_id) is not None
+        audit.record_denied(session, principal, "consent.list", object_type="member", object_id=member_id,
+                            member_id=member_id if exists else None, reason="no consent the organization may see")
+    return rows
+
+
+def audit_shown(session: Session, principal: Principal, shown: list[tuple[int, str]], action: str) -> None:
+    """One audit row per member shown (hidden members are not shown, so not read)."""
+    audit.record_member_reads(session, principal, sorted({m for m, level in shown if level != "hidden"}),
+                              action=action)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from socialcare.core.errors import InvalidInput, NotFound, Problem
 from socialcare.screening import rules, service
 from socialcare.security.principal import Principal
-from socialcare.web.deps import DbSession, csrf_protect, require_page
+from socialcare.web.deps import DbSession, FormBody, csrf_protect, require_page
 from socialcare.web.templating import env, redirect, render
 
 router = APIRouter(tags=["screening"])
@@ -37,9 +37,8 @@ def screening_form(request: Request, db: DbSession, member_id: int, instrument: 
 
 
 @router.post("/screening", dependencies=[Depends(csrf_protect)])
-async def screening_submit(request: Request, db: DbSession,
-                           principal: Principal = Depends(require_page("screening:write"))):
-    form = await request.form()
+def screening_submit(request: Request, db: DbSession, form: FormBody,
+                     principal: Principal = Depends(require_page("screening:write"))):
     try:
         member_id = int(form.get("member_id", ""))
         referral_id = int(form["referral_id"]) if form.get("referral_id") else None

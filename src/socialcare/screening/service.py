@@ -19,9 +19,8 @@ from socialcare.referrals import rules as referral_rules
 from socialcare.referrals.models import Referral
 from socialcare.screening import rules
 from socialcare.screening.models import Screening, ScreeningAnswer, SocialNeed
-from socialcare.security import audit
+from socialcare.security import access, audit
 from socialcare.security.principal import Principal
-from socialcare.security.rules import is_plan_role
 
 
 @dataclass
@@ -37,22 +36,18 @@ class ScreeningInput:
 
 
 def _member_for(session: Session, principal: Principal, member_id: int, referral_id: int | None) -> Member:
+    """The member to screen (security.access SCREEN: the plan's own member, or one referred to the
+    organization on an open referral with the member's consent); the referral named must be that one."""
+    access.require(session, principal, access.Purpose.SCREEN, member_id, "screening.create")
+    if referral_id is not None and not principal.is_plan and session.scalar(select(Referral.id).where(
+            Referral.id == referral_id, Referral.member_id == member_id, Referral.owner_org_id == principal.org_id,
+            Referral.status.in_(list(referral_rules.OPEN)))) is None:
+        audit.record_denied(session, principal, "screening.create", object_type="referral", object_id=referral_id,
+                            member_id=member_id, reason="not an open referral of the organization for this member")
+        raise Forbidden(f"Referral {referral_id} is not an open referral of yours for this member.")
     member = session.get(Member, member_id)
-    if member is not None:
-        if principal.is_plan and is_plan_role(principal.role) and member.plan_id == principal.org_id:
-            return member
-        if not principal.is_plan:
-            stmt = select(Referral.id).where(
-                Referral.member_id == member_id, Referral.owner_org_id == principal.org_id,
-                Referral.status.in_(list(referral_rules.OPEN)),
-            )
-            if referral_id is not None:
-                stmt = stmt.where(Referral.id == referral_id)
-            if session.scalar(stmt.limit(1)) is not None:
-                return member
-    audit.record_denied(session, principal, "screening.create", object_type="member", object_id=member_id,
-                        member_id=member_id, reason="not the plan's member and no open referral")
-    raise Forbidden(f"Member {member_id} is not your plan's member, nor referred to your organization.")
+    assert member is not None
+    return member
 
 
 def preferred_language(session: Session, principal: Principal, member_id: int,
@@ -121,10 +116,7 @@ def submit(session: Session, principal: Principal, data: ScreeningInput, *, now:
 
 def screenings_for_member(session: Session, principal: Principal, member_id: int) -> list[Screening]:
     """A member's screenings, newest first, for whoever may see the member (audited)."""
-    from socialcare.security.sharing import member_visibility
-
-    if session.scalar(select(Member.id).where(Member.id == member_id, member_visibility(principal))) is None:
-        raise NotFound(f"Member {member_id} is not in your organization's view.")
+    _readable(session, principal, member_id, "screening.list")
     rows = list(session.scalars(select(Screening).where(Screening.member_id == member_id)
                                 .order_by(Screening.screened_at.desc(), Screening.id.desc())))
     audit.record(session, principal, "screening.list", object_type="member", object_id=member_id, member_id=member_id)
@@ -132,9 +124,18 @@ def screenings_for_member(session: Session, principal: Principal, member_id: int
 
 
 def needs_for_member(session: Session, principal: Principal, member_id: int) -> list[SocialNeed]:
-    from socialcare.security.sharing import member_visibility
-
-    if session.scalar(select(Member.id).where(Member.id == member_id, member_visibility(principal))) is None:
-        raise NotFound(f"Member {member_id} is not in your organization's view.")
-    return list(session.scalars(select(SocialNeed).where(SocialNeed.member_id == member_id)
+    _readable(session, principal, member_id, "screening.needs")
+    rows = list(session.scalars(select(SocialNeed).where(SocialNeed.member_id == member_id)
                                 .order_by(SocialNeed.status, SocialNeed.identified_at.desc())))
+    audit.record(session, principal, "screening.needs", object_type="member", object_id=member_id, member_id=member_id)
+    return rows
+
+
+def _readable(session: Session, principal: Principal, member_id: int, action: str) -> None:
+    """A member's screenings and needs open with the member record (security.access READ); a refusal
+    is audited, and answers 404 whether the member exists or not."""
+    if not access.may(session, principal, access.Purpose.READ, member_id):
+        exists = 0 < member_id < 2**31 and session.get(Member, member_id) is not None
+        audit.record_denied(session, principal, action, object_type="member", object_id=member_id,
+                            member_id=member_id if exists else None, reason="member not in the organization's view")
+        raise NotFound(f"Member {member_id} is not in your organization's view.")

@@ -16,7 +16,7 @@ from socialcare.security import repository as repo
 from socialcare.security.principal import Principal
 from socialcare.security.rules import ROLE_ORG_KINDS, Role
 from socialcare.web import csrf
-from socialcare.web.deps import SESSION_COOKIE, DbSession, csrf_protect, public, require_page
+from socialcare.web.deps import SESSION_COOKIE, DbSession, PagePrincipal, csrf_protect, public, require_page
 from socialcare.web.nav import NavItem
 from socialcare.web.templating import redirect, render
 
@@ -60,7 +60,8 @@ def login(
     password: str = Form(""),
     next: str = Form("/"),
 ):
-    result = service.authenticate(db, username, password, via="web")
+    result = service.authenticate(db, username, password, via="web",
+                                  source=request.client.host if request.client else None)
     if not result.ok:
         return render(
             request,
@@ -79,6 +80,35 @@ def logout(request: Request, db: DbSession):
     response = redirect("/login?reason=signed_out", request=request)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.post("/logout/everywhere", dependencies=[Depends(csrf_protect)])
+def logout_everywhere(request: Request, db: DbSession, principal: PagePrincipal):
+    """Sign out of every browser (a lost phone, a shared computer); API tokens stay unless revoked."""
+    service.end_all_sessions(db, principal)
+    csrf.rotate(request)
+    response = redirect("/login?reason=signed_out", request=request)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account/password")
+def password_page(request: Request, principal: PagePrincipal):
+    return render(request, "security/password.html", {"problems": []})
+
+
+@router.post("/account/password", dependencies=[Depends(csrf_protect)])
+def password_submit(request: Request, db: DbSession, principal: PagePrincipal, current_password: str = Form(""),
+                    new_password: str = Form("")):
+    try:
+        with savepoint(db):
+            service.change_password(db, principal, current_password, new_password)
+    except InvalidInput as exc:
+        return render(request, "security/password.html", {"problems": [p.as_dict() for p in exc.problems]},
+                      status_code=422)
+    # every other browser signs in again; this one keeps signed in, with a new session
+    service.end_all_sessions(db, principal)
+    return signin_pages.signed_in(request, db, repo.user_by_id(db, principal.user_id), "/")
 
 
 # ---- audit log -------------------------------------------------------------------------------

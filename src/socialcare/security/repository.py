@@ -9,6 +9,7 @@ from sqlalchemy import Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from socialcare.core.clock import utcnow
+from socialcare.core.db import serialize
 from socialcare.directory.models import Organization
 from socialcare.members.models import Member
 from socialcare.security.models import ApiToken, AuditEvent, User, WebSession
@@ -31,6 +32,12 @@ def user_of_own_org(session: Session, actor: Principal, user_id: int) -> User | 
 
 def users_of_org(session: Session, org_id: int) -> list[User]:
     return list(session.scalars(select(User).where(User.organization_id == org_id).order_by(User.username)))
+
+
+def lock_username(session: Session, username: str) -> None:
+    """Serialize sign-in attempts on one username until the transaction ends, so concurrent attempts
+    are counted one after the other (PostgreSQL: an advisory lock; SQLite: the write lock, taken now)."""
+    serialize(session, "login:" + username.lower())
 
 
 def recent_failed_logins(session: Session, username: str, since: datetime) -> int:
@@ -56,6 +63,23 @@ def delete_web_session(session: Session, token_hash: str) -> None:
 def delete_expired_sessions(session: Session, user_id: int) -> None:
     """Housekeeping at sign-in: a user's stale rows go, so the table does not grow forever."""
     session.execute(delete(WebSession).where(WebSession.user_id == user_id, WebSession.expires_at < utcnow()))
+
+
+def delete_user_sessions(session: Session, user_id: int | None) -> int:
+    return session.execute(delete(WebSession).where(WebSession.user_id == user_id)).rowcount or 0
+
+
+def revoke_user_tokens(session: Session, user_id: int | None) -> int:
+    return session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked.is_(False))
+                           .values(revoked=True)).rowcount or 0
+
+
+def tokens_of_user(session: Session, user_id: int | None) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())))
+
+
+def api_token(session: Session, token_id: int) -> ApiToken | None:
+    return session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
 
 
 def api_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:

@@ -53,7 +53,7 @@ PERMISSIONS: dict[Role, set[str]] = {
         "contracts:read", "contracts:write", "contracts:members", "payments:settle", "payments:read",
         "payments:ledger", "modeling:use", "measures:read", "joc:read", "joc:write", "analytics:use", "analytics:savings",
         "exchange:import", "exchange:export", "delivery:read", "delivery:approve", "escalations:resolve",
-        "jobs:manage", "contracts:propose", "partnership:write",
+        "exchange:configure", "jobs:manage", "contracts:propose", "partnership:write",
     },
     Role.PLAN_STAFF: _COMMON
     | {

@@ -28,3 +28,17 @@ class MeOut(BaseModel):
     organization_name: str
     organization_kind: str
     permissions: list[str]
+
+
+class TokenInfo(BaseModel):
+    id: int
+    name: str
+    created_at: datetime | None
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,12 +17,12 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from socialcare.core.clock import as_utc, utcnow
-from socialcare.core.errors import Conflict, InvalidInput, Problem
+from socialcare.core.errors import Conflict, InvalidInput, NotFound, Problem
 from socialcare.core.settings import get_settings
 from socialcare.security import audit
 from socialcare.security import repository as repo
 from socialcare.security.models import ApiToken, AuditEvent, User, WebSession
-from socialcare.security.passwords import hash_password, verify_password
+from socialcare.security.passwords import hash_password, password_problems, verify_password
 from socialcare.security.principal import Principal
 from socialcare.security.rules import Role, role_fits_org
 
@@ -69,13 +71,52 @@ class LoginResult:
         return self.user is not None
 
 
-def authenticate(session: Session, username: str, password: str, *, via: str = "web") -> LoginResult:
+class SourceThrottle:
+    """Failed sign-ins per source address (in this process): one address guessing many usernames is
+    slowed down whatever usernames it tries. A sliding window, forgotten after ``window``."""
+
+    def __init__(self, limit: int = 30, window: timedelta = LOCKOUT_WINDOW):
+        self.limit, self.window = limit, window
+        self._failures: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, source: str | None, now) -> bool:
+        if not source:
+            return False
+        with self._lock:
+            q = self._failures.get(source)
+            while q and now - q[0] > self.window:
+                q.popleft()
+            return bool(q) and len(q) >= self.limit
+
+    def failed(self, source: str | None, now) -> None:
+        if source:
+            with self._lock:
+                self._failures.setdefault(source, deque()).append(now)
+
+
+source_throttle = SourceThrottle()
+
+
+def authenticate(session: Session, username: str, password: str, *, via: str = "web",
+                 source: str | None = None) -> LoginResult:
     """Check a username and password. Every failure writes a ``login.failed`` audit row (allowed=False)
-    and returns the same message whatever was wrong, so the page does not reveal which usernames exist."""
+    and returns the same message whatever was wrong, so the page does not reveal which usernames exist.
+
+    Lockout: after MAX_FAILED_LOGINS checked failures in LOCKOUT_WINDOW the username is refused
+    without checking the password (``login.locked``, which does not count: trying during a lockout
+    does not extend it). Attempts on one username are serialized, so parallel guesses are counted
+    one by one: 40 at once check 5 passwords. ``source`` (the client address) is throttled too."""
     global _DUMMY_HASH
     username = (username or "").strip()
-    if repo.recent_failed_logins(session, username, utcnow() - LOCKOUT_WINDOW) >= MAX_FAILED_LOGINS:
-        _audit_failure(session, username, via, "locked out after repeated failures")
+    now = utcnow()
+    if source_throttle.blocked(source, now):
+        _audit_failure(session, username, via, "too many failures from this address", action="login.locked")
+        return LoginResult(None, TOO_MANY_ATTEMPTS)
+    if username:
+        repo.lock_username(session, username)
+    if repo.recent_failed_logins(session, username, now - LOCKOUT_WINDOW) >= MAX_FAILED_LOGINS:
+        _audit_failure(session, username, via, "locked out after repeated failures", action="login.locked")
         return LoginResult(None, TOO_MANY_ATTEMPTS)
     user = repo.user_by_username(session, username) if username else None
     if user is None:
@@ -83,9 +124,11 @@ def authenticate(session: Session, username: str, password: str, *, via: str = "
             _DUMMY_HASH = hash_password("not-a-real-password")
         verify_password(_DUMMY_HASH, password or "")
         _audit_failure(session, username, via, "unknown username")
+        source_throttle.failed(source, now)
         return LoginResult(None, WRONG_CREDENTIALS)
     if not verify_password(user.password_hash, password or ""):
         _audit_failure(session, username, via, "wrong password", user=user)
+        source_throttle.failed(source, now)
         return LoginResult(None, WRONG_CREDENTIALS)
     if not user.is_active:
         _audit_failure(session, username, via, "account deactivated", user=user)
@@ -100,7 +143,8 @@ def authenticate(session: Session, username: str, password: str, *, via: str = "
     return LoginResult(user)
 
 
-def _audit_failure(session: Session, username: str, via: str, reason: str, user: User | None = None) -> None:
+def _audit_failure(session: Session, username: str, via: str, reason: str, user: User | None = None,
+                   action: str = "login.failed") -> None:
     # audit.record() takes who from a Principal; a failed sign-in has none, so write the row here,
     # keeping the username typed (for lockout counting) and the account's organization when known
     # (so that organization's auditor sees attempts on its accounts).
@@ -110,7 +154,7 @@ def _audit_failure(session: Session, username: str, via: str, reason: str, user:
             username=username[:80] or None,
             organization_id=user.organization_id if user else None,
             via=via,
-            action="login.failed",
+            action=action,
             object_type="user",
             object_id=str(user.id) if user else None,
             allowed=False,
@@ -156,21 +200,32 @@ def principal_for_session(session: Session, token: str) -> Principal | None:
     if row is None:
         return None
     now = utcnow()
-    if as_utc(row.expires_at) <= now:
+    idle = timedelta(seconds=get_settings().session_idle_seconds)
+    last = as_utc(row.last_seen_at) or as_utc(row.created_at)
+    if as_utc(row.expires_at) <= now or (last is not None and now - last > idle):
         repo.delete_web_session(session, row.token_hash)
         raise SessionExpired()
     if not row.user.is_active:
         return None
-    # the organization's idle timeout: a browser left alone this long signs in again
+    # the organization's idle timeout (stricter than the server's): a browser left alone signs in again
     cfg = repo.org_sign_in(session, row.user.organization_id)
-    last = as_utc(row.last_seen_at) or as_utc(row.created_at)
     if cfg is not None and cfg.idle_timeout_minutes and last is not None and \
             now - last > timedelta(minutes=cfg.idle_timeout_minutes):
         repo.delete_web_session(session, row.token_hash)
         raise SessionExpired()
-    if last is None or now - last > SEEN_EVERY:
+    if last is None or now - last > SEEN_EVERY:  # not a write on every request
         row.last_seen_at = now
     return principal_for_user(row.user, "web")
+
+
+def end_all_sessions(session: Session, principal: Principal, *, revoke_tokens: bool = False) -> int:
+    """Sign the user out everywhere: every browser session (and, if asked, every API token)."""
+    n = repo.delete_user_sessions(session, principal.user_id)
+    if revoke_tokens:
+        n += repo.revoke_user_tokens(session, principal.user_id)
+    audit.record(session, principal, "session.end_all", object_type="user", object_id=principal.user_id,
+                 detail={"revoke_tokens": revoke_tokens})
+    return n
 
 
 def end_web_session(session: Session, token: str | None) -> None:
@@ -194,6 +249,42 @@ def issue_api_token(session: Session, user: User, name: str = "api", days: int =
     session.flush()
     audit.record(session, principal_for_user(user, "api"), "api_token.issued", object_type="api_token", object_id=row.id)
     return token, row
+
+
+def list_api_tokens(session: Session, principal: Principal) -> list[ApiToken]:
+    """The user's own API tokens (never their values: only hashes are kept)."""
+    return repo.tokens_of_user(session, principal.user_id)
+
+
+def revoke_api_token(session: Session, principal: Principal, token_id: int) -> ApiToken:
+    row = repo.api_token(session, token_id)
+    if row is None or row.user_id != principal.user_id:
+        audit.record_denied(session, principal, "api_token.revoke", object_type="api_token", object_id=token_id,
+                            reason="not one of the user's tokens")
+        raise NotFound(f"You have no API token {token_id}.")
+    row.revoked = True
+    session.flush()
+    audit.record(session, principal, "api_token.revoked", object_type="api_token", object_id=row.id)
+    return row
+
+
+def change_password(session: Session, principal: Principal, current: str, new: str) -> None:
+    """The user changes their own password; every other session and every API token ends."""
+    user = repo.user_by_id(session, principal.user_id) if principal.user_id else None
+    if user is None or not verify_password(user.password_hash, current or ""):
+        audit.record_denied(session, principal, "user.password.change", object_type="user",
+                            object_id=principal.user_id, reason="current password wrong")
+        raise InvalidInput("The password was not changed.", [Problem("the current password is wrong",
+                                                                     field="current_password")])
+    problems = password_problems(new, user.username, user.full_name, user.email or "")
+    if new == current:
+        problems.append("the new password must differ from the current one")
+    if problems:
+        raise InvalidInput("The password was not changed.", [Problem(p, field="new_password") for p in problems])
+    user.password_hash = hash_password(new)
+    session.flush()
+    repo.revoke_user_tokens(session, user.id)
+    audit.record(session, principal, "user.password.change", object_type="user", object_id=user.id)
 
 
 def principal_for_api_token(session: Session, token: str) -> Principal | None:
@@ -235,8 +326,7 @@ def create_user(
         problems.append(Problem("use 1 to 80 letters, digits, dots, dashes or underscores", field="username"))
     if not (full_name or "").strip():
         problems.append(Problem("give the person's name", field="full_name"))
-    if len(password or "") < 12:
-        problems.append(Problem("a password needs at least 12 characters", field="password"))
+    problems += [Problem(p, field="password") for p in password_problems(password, username, full_name, email or "")]
     org = repo.organization(session, org_id)
     if role not in {r.value for r in Role}:
         problems.append(Problem(f"unknown role '{role}'", field="role"))

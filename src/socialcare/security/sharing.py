@@ -1,36 +1,25 @@
-"""Which members an organization outside the plan may see.
+"""Which members an organization may see (read): ``security.access`` with the READ purpose.
 
-Plans see their own members. A hub or CBO sees a member only while that member is shared with
-it: the referrals domain defines sharing (an active referral to the organization AND the
-member's unexpired, unrevoked consent to share with it). This module is the one place every
-member query asks, so revoking consent hides the member everywhere at once.
+Plans see their own members. A hub or CBO sees a member only while that member is shared with it
+(a sharing referral AND the member's unexpired, unrevoked consent to share with it); revoking
+consent hides the member everywhere at once. Other purposes: ``security.access.Purpose``.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, select
+from sqlalchemy import ColumnElement
 
+from socialcare.security import access
 from socialcare.security.principal import Principal
 
 
 def shared_member_ids(principal: Principal):
-    """A SELECT of member ids shared with the principal's (non-plan) organization."""
-    try:
-        from socialcare.referrals.repository import shared_member_ids_select
-    except ImportError:  # referrals domain not installed: nothing is shared
-        from socialcare.members.models import Member
-
-        return select(Member.id).where(false())
-    return shared_member_ids_select(principal)
+    """A SELECT of member ids the principal may read."""
+    return access.member_ids(principal, access.Purpose.READ)
 
 
 def member_visibility(principal: Principal) -> ColumnElement[bool]:
     """WHERE clause on Member for what the principal may see."""
     from socialcare.members.models import Member
-    from socialcare.security.rules import is_plan_role
 
-    if principal.is_plan:
-        if is_plan_role(principal.role):
-            return Member.plan_id == principal.org_id
-        return false()  # e.g. a plan auditor reads the audit log, not the roster
-    return Member.id.in_(shared_member_ids(principal))
+    return access.member_clause(principal, access.Purpose.READ, Member.id, Member.plan_id)

@@ -27,6 +27,7 @@ from socialcare.kit.discovery import domain_modules
 from socialcare.web import errors, logs, metrics
 from socialcare.web.csrf import CsrfCookieMiddleware
 from socialcare.web.deps import public
+from socialcare.web.limits import body_limit
 from socialcare.web.logs import RequestContextMiddleware
 from socialcare.web.nav import collect_nav
 
@@ -65,6 +66,7 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         csp = DOCS_CSP if scope.get("path") == "/docs" else PAGE_CSP
+        settings = get_settings()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -78,6 +80,9 @@ class SecurityHeadersMiddleware:
                 ):
                     if key not in present:
                         headers.append((key, value))
+                if settings.cookie_secure and b"strict-transport-security" not in present:
+                    headers.append((b"strict-transport-security",
+                                    f"max-age={settings.hsts_max_age_seconds}; includeSubDomains".encode()))
                 if not scope.get("path", "").startswith("/static/"):
                     headers.append((b"cache-control", b"no-store"))  # member data must not sit in caches
                 message = {**message, "headers": headers}
@@ -101,6 +106,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
         debug=False,
+        max_body_size=body_limit(),  # upload routes say more (web.limits)
     )
 
     @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])

@@ -27,9 +27,14 @@ def new_seed() -> str:
     return secrets.token_urlsafe(32)
 
 
-def token_for(seed: str) -> str:
+SESSION_COOKIE = "sc_session"  # web.deps.SESSION_COOKIE
+
+
+def token_for(seed: str, session: str | None = None) -> str:
+    """HMAC of the browser's seed AND its sign-in session: a token taken from one session (or before
+    signing in) is worth nothing in another."""
     key = get_settings().secret_key.encode()
-    return hmac.new(key, f"csrf:{seed}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"csrf:{seed}:{session or ''}".encode(), hashlib.sha256).hexdigest()
 
 
 def csrf_token(request: Request) -> str:
@@ -38,7 +43,7 @@ def csrf_token(request: Request) -> str:
     if not seed:  # outside the middleware (unit tests of a template)
         seed = new_seed()
         request.scope.setdefault("state", {})["csrf_seed"] = seed
-    return token_for(seed)
+    return token_for(seed, request.cookies.get(SESSION_COOKIE))
 
 
 def rotate(request: Request) -> None:
@@ -50,7 +55,7 @@ def is_valid(request: Request, token: str | None) -> bool:
     seed = request.cookies.get(CSRF_COOKIE)
     if not seed or not token:
         return False
-    return hmac.compare_digest(token_for(seed), token)
+    return hmac.compare_digest(token_for(seed, request.cookies.get(SESSION_COOKIE)), token)
 
 
 class CsrfCookieMiddleware:

@@ -46,10 +46,12 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from socialcare.core import db as core_db
-from socialcare.core.errors import Forbidden, Unauthorized
+from socialcare.core.errors import Forbidden, Unauthorized, from_database_error
 from socialcare.security import audit
 from socialcare.security import service as security_service
 from socialcare.security.principal import Principal
@@ -68,19 +70,33 @@ def get_db(request: Request) -> Iterator[Session]:
     session = factory()
     request.state.db = session  # the layout reads the unread-notification count through it
     try:
+        core_db.limit_waits(session)
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as exc:
         session.rollback()
         if session.info.get(audit.DENIALS_KEY):  # the refusal itself must stay on record
             audit.replay_denials(session)
             session.commit()
+        if isinstance(exc, DBAPIError) or type(exc).__module__.startswith(("psycopg", "sqlite3")):
+            translated = from_database_error(exc)
+            if translated is not None:
+                raise translated from exc
         raise
     finally:
         session.close()
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+async def form_body(request: Request) -> FormData:
+    """The parsed form (the one await a page needs), so the route itself stays a plain ``def``: its
+    database work runs in the thread pool, never on the event loop."""
+    return await request.form()
+
+
+FormBody = Annotated[FormData, Depends(form_body)]
 
 
 # A refusal recorded with audit_denied survives the rollback of the failed request (see get_db).

@@ -109,6 +109,17 @@ def install(app: FastAPI) -> None:
             return problem_json(422, "Input rejected", message, problems)
         return error_page(request, 422, "Input rejected", message, problems)
 
+    @app.exception_handler(RecursionError)
+    def _too_deep(request: Request, exc: RecursionError) -> Response:
+        message = "The request is nested too deeply to read."
+        if request.url.path.startswith("/fhir"):
+            return JSONResponse({"resourceType": "OperationOutcome", "issue": [
+                {"severity": "error", "code": "too-costly", "diagnostics": message}]}, status_code=400,
+                media_type="application/fhir+json")
+        if wants_json(request):
+            return problem_json(400, "Bad request", message)
+        return error_page(request, 400, "Bad request", message)
+
     @app.exception_handler(Exception)
     def _server_error(request: Request, exc: Exception) -> Response:
         reference = secrets.token_hex(4)

@@ -22,6 +22,7 @@ from socialcare.members.models import MemberCondition
 from socialcare.referrals import service as referrals
 from socialcare.security import audit
 from socialcare.security.principal import Principal
+from socialcare.security.rules import is_plan_role
 
 CLINICAL = ("Consent", "Condition", "Observation", "QuestionnaireResponse", "Goal", "Procedure")
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -48,19 +49,34 @@ def save(session: Session, principal: Principal, body: dict, fid: str | None, ex
     if existing is not None and existing.member_id != member.id:
         raise FhirError(f"{expected}/{fid} is about another patient.", expression=expression, status_code=409,
                         code="conflict")
+    if existing is not None:
+        require_author(session, principal, existing)
     out = to_json(res)
     out["id"] = fid
     if expected == "Task":
         _check_patient_task(out, existing)
     rec = store.save(session, expected, fid, out, organization_id=principal.org_id, member_id=member.id,
                      local_type="patient-task" if expected == "Task" else None)
-    if expected == "Condition":
+    if expected == "Condition" and principal.is_plan and is_plan_role(principal.role):
+        # only the member's plan adds diagnoses to its member record; a partner's Condition is kept as
+        # exchanged, beside the record, not in it
         _add_condition(session, member.id, res)
     if expected == "Consent":
         _grant(session, principal, member.id, res)
     audit.record(session, principal, f"fhir.{expected.lower()}.write", object_type=expected, object_id=fid,
                  member_id=member.id)
     return with_meta(out, rec.version_id, rec.last_updated)
+
+
+def require_author(session: Session, principal: Principal, existing: FhirResource) -> None:
+    """A kept resource is changed only by the organization that wrote it (a CBO does not rewrite the
+    plan's Condition or ServiceRequest, nor the plan a CBO's Observation)."""
+    if existing.organization_id is not None and existing.organization_id != principal.org_id:
+        audit.record_denied(session, principal, f"fhir.{existing.resource_type.lower()}.write",
+                            object_type=existing.resource_type, object_id=existing.fhir_id,
+                            member_id=existing.member_id, reason="written by another organization")
+        raise FhirError(f"{existing.resource_type}/{existing.fhir_id} was written by another organization; "
+                        "only its author changes it.", status_code=403, code="forbidden")
 
 
 def _check_patient_task(task: dict, existing: FhirResource | None) -> None:

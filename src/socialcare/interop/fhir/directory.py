@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socialcare.core.errors import Forbidden, InvalidInput, Problem
+from socialcare.directory import service as directory_service
 from socialcare.directory.models import Location, Organization, Service
 from socialcare.interop.fhir import store
 from socialcare.interop.fhir.base import TEMP_CODES, FhirError, parse, to_json, with_meta
@@ -97,7 +98,13 @@ def organization_from_fhir(session: Session, principal: Principal, body: dict, f
     local = store.local_id(session, "Organization", fid, "organization") if fid else None
     org = session.get(Organization, local) if local else None
     if org is None:
-        org = session.scalar(select(Organization).where(Organization.name == res.name))
+        # a create never overwrites: the same name is the same organization, changed only by whoever may
+        same = session.scalar(select(Organization).where(Organization.name == res.name[:200]))
+        if same is not None and fid is None:
+            raise FhirError(f"Organization '{res.name}' already exists as Organization/"
+                            f"{store.fhir_id(session, 'Organization', 'organization', same.id)}; PUT to change it.",
+                            status_code=409, code="duplicate")
+        org = same
     values = dict(
         name=res.name[:200], npi=npi if npi and len(npi) == 10 else None, phone=(phone or None) and phone[:30],
         address_1=(addr.line[0][:200] if addr and addr.line else None) if addr else None,
@@ -109,15 +116,25 @@ def organization_from_fhir(session: Session, principal: Principal, body: dict, f
         org = Organization(kind=kind or OrgKind.CBO.value, description="", **values)
         session.add(org)
     else:
+        rec = store.for_local(session, "Organization", "organization", org.id)
+        directory_service.require_edit_organization(
+            session, principal, org, "fhir.organization.write",
+            listed_by_principal=rec is not None and rec.organization_id == principal.org_id)
+        if kind and kind != org.kind:
+            raise FhirError(f"{org.name} is a {org.kind.replace('_', ' ')}; an organization's kind does not "
+                            "change through FHIR.", expression="Organization.type", status_code=409,
+                            code="business-rule")
+        if values["name"] != org.name and session.scalar(select(Organization.id).where(
+                Organization.name == values["name"], Organization.id != org.id)) is not None:
+            raise FhirError(f"Another organization is named '{res.name}'.", expression="Organization.name",
+                            status_code=409, code="duplicate")
         for k, v in values.items():
             if v is not None:
                 setattr(org, k, v)
-        if kind:
-            org.kind = kind
     session.flush()
     fid = fid or str(org.id)
     # kept (with a new version) on every write, also under our own id: versionId, ETag and vread
-    store.save(session, "Organization", fid, dict(body, id=fid), organization_id=org.id,
+    store.save(session, "Organization", fid, dict(body, id=fid), organization_id=principal.org_id,
                local_type="organization", local_id=org.id, served_before=existed)
     audit.record(session, principal, "fhir.organization.write", object_type="organization", object_id=org.id)
     return org

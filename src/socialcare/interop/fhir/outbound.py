@@ -75,10 +75,24 @@ def remote_task_id(referral_id: int) -> str:
 # ---- endpoints -------------------------------------------------------------------------------
 
 
+def may_configure(principal: Principal, organization_id: int) -> bool:
+    """Who may say where an organization's referrals are pushed: the organization itself (its
+    directory writers), or a holder of the named right ``exchange:configure`` (a plan's
+    administrator, the referral source). Never another hub or CBO: pointing a partner's endpoint at
+    one's own server would receive its referrals and answer in its name."""
+    if principal.can("exchange:configure"):
+        return True
+    return principal.can("directory:write") and organization_id == principal.org_id
+
+
 def set_endpoint(session: Session, principal: Principal, organization_id: int, *, mode: str,
                  base_url: str | None, bearer_token: str | None) -> FhirEndpoint:
     """Record how a partner exchanges FHIR: its server (direct) or none, its app polls ours (light)."""
     principal.require("directory:write")
+    if not may_configure(principal, organization_id):
+        audit.record_denied(session, principal, "exchange.fhir_endpoint.set", object_type="organization",
+                            object_id=organization_id, reason="not the organization's own endpoint")
+        raise Forbidden("Only the organization itself (or a plan administrator) may set its FHIR endpoint.")
     problems = []
     org = session.get(Organization, organization_id)
     if org is None or org.kind not in (OrgKind.CBO, OrgKind.HUB):
@@ -106,8 +120,13 @@ def set_endpoint(session: Session, principal: Principal, organization_id: int, *
     return ep
 
 
-def endpoints(session: Session) -> list[FhirEndpoint]:
-    return list(session.scalars(select(FhirEndpoint).order_by(FhirEndpoint.id)))
+def endpoints(session: Session, principal: Principal | None = None) -> list[FhirEndpoint]:
+    """Partners' endpoints; given a principal, only those it may configure (a partner's URL and its
+    server's errors are that partner's business)."""
+    stmt = select(FhirEndpoint).order_by(FhirEndpoint.id)
+    if principal is not None and not principal.can("exchange:configure"):
+        stmt = stmt.where(FhirEndpoint.organization_id == principal.org_id)
+    return list(session.scalars(stmt))
 
 
 # ---- what goes out ---------------------------------------------------------------------------

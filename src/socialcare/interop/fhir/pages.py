@@ -26,7 +26,7 @@ def _page(request: Request, db: Session, principal: Principal, form=None, proble
     partners = db.execute(select(Organization.id, Organization.name).where(
         Organization.kind.in_([OrgKind.CBO, OrgKind.HUB])).order_by(Organization.name)).all()
     return render(request, "interop/fhir_connections.html", {
-        "endpoints": outbound.endpoints(db), "queue": outbound.queue_for(db, principal) if principal.can(
+        "endpoints": outbound.endpoints(db, principal), "queue": outbound.queue_for(db, principal) if principal.can(
             "referrals:read") else [], "partners": partners, "may_edit": principal.can("directory:write"),
         "form": form or {"mode": "direct"}, "problems": problems or [], "max_attempts": outbound.MAX_ATTEMPTS,
     }, status_code=status)

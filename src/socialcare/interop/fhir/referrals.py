@@ -196,6 +196,10 @@ def create_service_request(session: Session, principal: Principal, body: dict, f
     existing = store.record(session, "ServiceRequest", fid)
     if existing is not None and existing.local_id is not None:
         raise Conflict(f"ServiceRequest/{fid} already belongs to a referral; change the referral through its Task.")
+    if existing is not None:
+        from socialcare.interop.fhir.clinical import require_author  # clinical imports this module
+
+        require_author(session, principal, existing)
     body = to_json(res)
     body["id"] = fid
     rec = store.save(session, "ServiceRequest", fid, body, organization_id=principal.org_id, member_id=member.id)

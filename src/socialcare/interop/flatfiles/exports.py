@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from socialcare.core.errors import Forbidden, InvalidInput, Problem
 from socialcare.directory.models import Organization
+from socialcare.kit.cells import safe_row
 from socialcare.kit.codes import OrgKind
 from socialcare.members.models import EnrollmentSpan, Member
 from socialcare.security import audit
@@ -99,14 +100,14 @@ def render(columns: list[str], rows: list[list], suffix: str) -> bytes:
         ws = wb.create_sheet("export")
         ws.append(columns)
         for r in rows:
-            ws.append(r)
+            ws.append(safe_row(r))
         buf = io.BytesIO()
         wb.save(buf)
         return buf.getvalue()
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)
-    w.writerows(rows)
+    w.writerows(safe_row(r) for r in rows)
     return buf.getvalue().encode("utf-8")
 
 

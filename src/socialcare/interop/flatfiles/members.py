@@ -53,6 +53,7 @@ def prepare(session: Session, principal: Principal, parsed: dict, file: str) -> 
 
 
 def _dates(s: pd.Series) -> list[date | None]:
+    s = pd.to_datetime(s)  # an optional column the file left out is all None, not dates
     return s.dt.date.astype(object).where(s.notna(), None).tolist()
 
 

@@ -186,9 +186,11 @@ def error_report_csv(result: ImportResult) -> str:
     import csv
     import io
 
+    from socialcare.kit.cells import safe_row
+
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["row", "field", "problem"])
     for p in result.problems:
-        w.writerow([p.row if p.row is not None else "", p.field or "", p.message])
+        w.writerow(safe_row([p.row if p.row is not None else "", p.field or "", p.message]))
     return buf.getvalue()
