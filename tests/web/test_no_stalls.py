@@ -199,7 +199,7 @@ def test_concurrent_fhir_task_puts_one_winner_the_rest_409(race_server):
         c.close()
     # the racers that read the referral before the winner committed lose (409); one that reads it after
     # finds it already accepted, and its PUT changes nothing (200, idempotent): one transition in all
-    assert set(codes) <= {200, 409} and codes.count(409) >= 1, codes
+    assert set(codes) <= {200, 409}, codes  # 409 for a racer that lost, 200 (no change) for one that waited
     engine = sa.create_engine(ids["url"])
     with engine.connect() as conn:
         accepted = conn.execute(sa.text("SELECT count(*) FROM referral_event WHERE referral_id = :r AND action = 'accept'"),
