@@ -152,7 +152,10 @@ def test_demo_builds_and_prints_the_logins(fresh_sqlite):
     assert "members" in result.output and "total" in result.output  # per-step timings
     engine = sa.create_engine(fresh_sqlite)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM member")).scalar() == 120
+        # --members sizes the main plan's roster; the second (Medicare Advantage) plan brings its own few
+        main_plan = sa.text("SELECT count(*) FROM member WHERE plan_id = "
+                            "(SELECT id FROM organization WHERE name = 'Lakeshore Health Plan')")
+        assert conn.execute(main_plan).scalar() == 120
     engine.dispose()
 
 
