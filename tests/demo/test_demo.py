@@ -212,7 +212,10 @@ def test_demo_builds_on_postgresql_and_ids_keep_working():
     engine = sa.create_engine(rendered)
     try:
         with engine.begin() as conn:
-            assert conn.execute(sa.text("SELECT count(*) FROM member")).scalar() == 400
+            # --members sizes the main plan's roster; the second (Medicare Advantage) plan brings its own
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM member WHERE plan_id = "
+                "(SELECT id FROM organization WHERE name = 'Lakeshore Health Plan')")).scalar() == 400
             # member ids were assigned by the loader: the sequence must have moved past them
             next_member_id = conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence('member', 'id'))")).scalar()
             assert next_member_id > conn.execute(sa.text("SELECT max(id) FROM member")).scalar()
