@@ -123,10 +123,12 @@ def test_static_assets_are_served_locally(client):
     assert "/static/swagger/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
 
 
-def test_openapi_documents_the_api_only(client):
+def test_openapi_documents_the_apis_not_the_pages(client):
+    """The JSON API and the FHIR API are documented; HTML pages are not."""
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/v1/members" in paths and "/api/v1/directory/services" in paths and "/api/v1/tokens" in paths
-    assert not [p for p in paths if not p.startswith("/api/v1/")]
+    assert "/fhir/Task" in paths and "/fhir/metadata" in paths
+    assert not [p for p in paths if not p.startswith(("/api/v1/", "/fhir/"))]
 
 
 def test_auditor_reads_the_audit_log_of_their_scope_only(client_factory, db, world):
