@@ -69,6 +69,11 @@ def test_scorecard_renewal_review_joc_and_settlement_facts_agree_for_all_seven(d
         assert served_month > 0, key
         assert frozen["month"]["members_served"] == served_month, key
         assert facts.member_count == served_month, key
+        # settling the month from its page stores a statement counting the same members served
+        from socialcare.payments import ledger
+
+        statement = ledger.settle_contract(s, plan, cid, month.strftime("%Y-%m")).statement
+        assert statement.inputs["counts"]["members_served"] == served_month, key
         assert review.volume["members_served"] == served_to_date == frozen["to_date"]["members_served"], key
         assert review.measures["available"] and review.measures["month"] == month.strftime("%Y-%m"), key
         # each of the last three months has attributed referrals and work, and a funnel
